@@ -279,7 +279,7 @@ export function describeEventStoreContract(
         const latencyMs = Date.now() - appendedAt;
         await subscription.close();
         expect(received.done).toBe(false);
-        expect(received.value!.some((e) => e.streamName === stream)).toBe(true);
+        expect((received.value as readonly RecordedEvent[]).some((e) => e.streamName === stream)).toBe(true);
         // The poll fallback is a second; a notification is far quicker.
         expect(latencyMs).toBeLessThan(500);
       });

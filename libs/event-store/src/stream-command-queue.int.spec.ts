@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@ledger/test-support';
+import { PostgresEventStore } from './postgres/postgres-event-store';
+import { StreamCommandQueue, type QueueDecider } from './stream-command-queue';
+import { streamName } from './testing/event-store.contract';
+
+/** A tiny counter with a cap: enough to see batching, rejections and conflicts. */
+interface Counter {
+  total: number;
+}
+type Command = { type: 'add'; amount: number };
+
+class CapExceeded extends Error {
+  readonly code = 'cap_exceeded';
+}
+
+const cap = 100;
+const decider: QueueDecider<Counter, Command> = {
+  initialState: () => ({ total: 0 }),
+  evolve: (state, event) => (event.type === 'Added' ? { total: state.total + (event.data as { amount: number }).amount } : state),
+  decide: (command, state) => {
+    if (state.total + command.amount > cap) throw new CapExceeded(`total would exceed ${cap}`);
+    return [{ id: randomUUID(), type: 'Added', data: { amount: command.amount } }];
+  },
+};
+
+describe('StreamCommandQueue', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('stream_queue');
+    store = await PostgresEventStore.create({ connectionString: database.url });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it('decides concurrent commands for one stream together and appends them in few appends', async () => {
+    const stream = streamName('counter');
+    const queue = new StreamCommandQueue(store, decider);
+    const appendSpy = jest.spyOn(store, 'append');
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () => queue.execute(stream, { type: 'add', amount: 1 })),
+    );
+    const appends = appendSpy.mock.calls.filter(([name]) => name === stream).length;
+    appendSpy.mockRestore();
+
+    const events = await store.readStream(stream);
+    expect(events).toHaveLength(50);
+    expect(events.map((e) => e.streamRevision)).toEqual(Array.from({ length: 50 }, (_u, i) => BigInt(i)));
+    // The first command leaves alone; the 49 that queued behind it share one append.
+    expect(appends).toBeLessThanOrEqual(3);
+    expect(outcomes.every((o) => o.events.length === 1 && o.position > 0n)).toBe(true);
+    expect(outcomes[49]!.nextExpectedRevision).toBe(49n);
+  });
+
+  it('a rejected command fails alone; the others in its group are written', async () => {
+    const stream = streamName('counter');
+    const queue = new StreamCommandQueue(store, decider);
+    const results = await Promise.allSettled([
+      queue.execute(stream, { type: 'add', amount: 60 }),
+      queue.execute(stream, { type: 'add', amount: 60 }),
+      queue.execute(stream, { type: 'add', amount: 40 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(CapExceeded);
+    const events = await store.readStream(stream);
+    expect(events.map((e) => (e.data as { amount: number }).amount)).toEqual([60, 40]);
+  });
+
+  it('two queues in "different processes" never break the cap: conflicts reload and re-decide', async () => {
+    const stream = streamName('counter');
+    const first = new StreamCommandQueue(store, decider);
+    const second = new StreamCommandQueue(store, decider, { maxConflictRetries: 50 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 150 }, (_u, i) => (i % 2 === 0 ? first : second).execute(stream, { type: 'add', amount: 1 })),
+    );
+    const fulfilled = results.filter((r) => r.status === 'fulfilled').length;
+    const total = (await store.readStream(stream)).reduce((sum, e) => sum + (e.data as { amount: number }).amount, 0);
+    expect(total).toBe(cap);
+    expect(fulfilled).toBe(cap);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(CapExceeded);
+    }
+  });
+
+  it('reads only the events appended since its cached revision', async () => {
+    const stream = streamName('counter');
+    const queue = new StreamCommandQueue(store, decider);
+    for (let i = 0; i < 5; i += 1) await queue.execute(stream, { type: 'add', amount: 1 });
+    const readSpy = jest.spyOn(store, 'readStream');
+    await queue.execute(stream, { type: 'add', amount: 1 });
+    expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 5n });
+    const returned = await readSpy.mock.results[0]!.value;
+    readSpy.mockRestore();
+    expect(returned).toEqual([]);
+  });
+});

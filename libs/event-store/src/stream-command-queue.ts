@@ -1,0 +1,177 @@
+import { WrongExpectedVersion } from './errors';
+import type { EventStore, ExpectedRevision, NewEvent } from './port';
+
+/** The three functions of a decider, as the queue needs them. */
+export interface QueueDecider<State, Command> {
+  initialState(): State;
+  evolve(state: State, event: { type: string; data: unknown }): State;
+  /** Returns the events the command causes, or throws a rejection for this command only. */
+  decide(command: Command, state: State): NewEvent[];
+}
+
+export interface StreamCommandQueueOptions {
+  /** Upper bound of commands decided together and written in one append. */
+  maxCommandsPerAppend?: number;
+  /** Reload-and-redecide rounds after a conflict with another writer, before giving up. */
+  maxConflictRetries?: number;
+  /** Streams whose state is kept between commands (least recently used are dropped). */
+  cachedStreams?: number;
+}
+
+export interface CommandOutcome {
+  events: NewEvent[];
+  /** The stream's revision after the append that carried this command's events. */
+  nextExpectedRevision: bigint;
+  /** The global position of that append's last event (for read-your-writes). */
+  position: bigint;
+}
+
+interface Queued<Command> {
+  command: Command;
+  resolve(outcome: CommandOutcome): void;
+  reject(error: unknown): void;
+}
+
+interface Cached<State> {
+  state: State;
+  revision: bigint;
+}
+
+/**
+ * Serialises the commands for one stream inside this process and writes several of them
+ * in one append: a hot stream then costs one round trip per group of commands, not a
+ * conflict and retry per command.
+ *
+ * For each stream, one worker at a time takes the waiting commands, decides them in
+ * order against the stream's state (each command sees the events of the ones before it),
+ * and appends all their events with the exact revision it loaded. A rejected command
+ * fails alone. The expected revision still guards against writers in other processes: on
+ * a conflict the stream is reloaded and the same commands are decided again.
+ *
+ * State is cached per stream with the revision it reflects, so a command reads only the
+ * events appended since, not the whole stream.
+ */
+export class StreamCommandQueue<State, Command> {
+  private readonly waiting = new Map<string, Queued<Command>[]>();
+  private readonly cache = new Map<string, Cached<State>>();
+  private readonly maxCommandsPerAppend: number;
+  private readonly maxConflictRetries: number;
+  private readonly cachedStreams: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly decider: QueueDecider<State, Command>,
+    options: StreamCommandQueueOptions = {},
+  ) {
+    this.maxCommandsPerAppend = options.maxCommandsPerAppend ?? 100;
+    this.maxConflictRetries = options.maxConflictRetries ?? 5;
+    this.cachedStreams = options.cachedStreams ?? 10_000;
+  }
+
+  execute(streamName: string, command: Command): Promise<CommandOutcome> {
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      const queue = this.waiting.get(streamName);
+      if (queue) {
+        queue.push({ command, resolve, reject });
+        return;
+      }
+      this.waiting.set(streamName, [{ command, resolve, reject }]);
+      void this.drain(streamName);
+    });
+  }
+
+  /** Forgets a stream's cached state, e.g. after it was written by other means. */
+  invalidate(streamName: string): void {
+    this.cache.delete(streamName);
+  }
+
+  private async drain(streamName: string): Promise<void> {
+    const queue = this.waiting.get(streamName)!;
+    try {
+      while (queue.length > 0) {
+        const group = queue.splice(0, this.maxCommandsPerAppend);
+        await this.run(streamName, group);
+      }
+    } finally {
+      this.waiting.delete(streamName);
+    }
+  }
+
+  private async run(streamName: string, group: Queued<Command>[]): Promise<void> {
+    for (let round = 0; ; round += 1) {
+      let loaded: Cached<State>;
+      try {
+        loaded = await this.load(streamName);
+      } catch (error) {
+        for (const item of group) item.reject(error);
+        return;
+      }
+
+      let state = loaded.state;
+      const accepted: Array<{ item: Queued<Command>; events: NewEvent[] }> = [];
+      const rejected: Array<{ item: Queued<Command>; error: unknown }> = [];
+      for (const item of group) {
+        try {
+          const events = this.decider.decide(item.command, state);
+          for (const event of events) state = this.decider.evolve(state, event);
+          accepted.push({ item, events });
+        } catch (error) {
+          rejected.push({ item, error });
+        }
+      }
+      const events = accepted.flatMap((entry) => entry.events);
+      if (events.length === 0) {
+        for (const { item, error } of rejected) item.reject(error);
+        for (const { item } of accepted) {
+          item.resolve({ events: [], nextExpectedRevision: loaded.revision, position: -1n });
+        }
+        return;
+      }
+
+      const expectedRevision: ExpectedRevision = loaded.revision < 0n ? 'no_stream' : loaded.revision;
+      try {
+        const result = await this.store.append(streamName, events, { expectedRevision });
+        this.remember(streamName, { state, revision: result.nextExpectedRevision });
+        for (const { item, error } of rejected) item.reject(error);
+        for (const { item, events: own } of accepted) {
+          item.resolve({ events: own, nextExpectedRevision: result.nextExpectedRevision, position: result.position });
+        }
+        return;
+      } catch (error) {
+        this.cache.delete(streamName);
+        if (error instanceof WrongExpectedVersion && round < this.maxConflictRetries) {
+          // Another process wrote the stream: reload and decide every command of the
+          // group again, in its order, including the rejected ones, whose verdict may
+          // change on the new state.
+          continue;
+        }
+        for (const item of group) item.reject(error);
+        return;
+      }
+    }
+  }
+
+  private async load(streamName: string): Promise<Cached<State>> {
+    const cached = this.cache.get(streamName);
+    let state = cached?.state ?? this.decider.initialState();
+    let revision = cached?.revision ?? -1n;
+    const newer = await this.store.readStream(streamName, { fromRevision: revision + 1n });
+    for (const event of newer) {
+      state = this.decider.evolve(state, event);
+      revision = event.streamRevision;
+    }
+    const loaded = { state, revision };
+    this.remember(streamName, loaded);
+    return loaded;
+  }
+
+  private remember(streamName: string, entry: Cached<State>): void {
+    // Map keeps insertion order: delete-then-set moves the stream to the young end.
+    this.cache.delete(streamName);
+    this.cache.set(streamName, entry);
+    if (this.cache.size > this.cachedStreams) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+}

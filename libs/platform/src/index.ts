@@ -1,0 +1,3 @@
+export { startEmbeddedPostgres, type EmbeddedPostgresHandle, type EmbeddedPostgresOptions } from './embedded-postgres';
+export { loadConfig, ConfigError, type LedgerConfig } from './config';
+export { resolveDatabase, type ResolvedDatabase } from './database';
