@@ -86,15 +86,21 @@ describe('StreamCommandQueue', () => {
     }
   });
 
-  it('reads only the events appended since its cached revision', async () => {
+  it('trusts its cache without a read, and after a write behind its back reads only the new events', async () => {
     const stream = streamName('counter');
     const queue = new StreamCommandQueue(store, decider);
     for (let i = 0; i < 5; i += 1) await queue.execute(stream, { type: 'add', amount: 1 });
     const readSpy = jest.spyOn(store, 'readStream');
     await queue.execute(stream, { type: 'add', amount: 1 });
-    expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 5n });
-    const returned = await readSpy.mock.results[0]!.value;
+    expect(readSpy).not.toHaveBeenCalled();
+
+    // Another process adds 90: the cached total of 6 is stale, and 6 + 10 would pass the cap.
+    await store.append(stream, [{ id: randomUUID(), type: 'Added', data: { amount: 90 } }], { expectedRevision: 5n });
+    await expect(queue.execute(stream, { type: 'add', amount: 10 })).rejects.toBeInstanceOf(CapExceeded);
+    expect(readSpy).toHaveBeenCalledTimes(1);
+    expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 6n });
     readSpy.mockRestore();
-    expect(returned).toEqual([]);
+    const outcome = await queue.execute(stream, { type: 'add', amount: 4 });
+    expect(outcome.nextExpectedRevision).toBe(7n);
   });
 });

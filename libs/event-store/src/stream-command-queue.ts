@@ -48,8 +48,9 @@ interface Cached<State> {
  * fails alone. The expected revision still guards against writers in other processes: on
  * a conflict the stream is reloaded and the same commands are decided again.
  *
- * State is cached per stream with the revision it reflects, so a command reads only the
- * events appended since, not the whole stream.
+ * State is cached per stream with the revision it reflects. A cached stream costs no read
+ * at all (the expected revision detects a stale cache); after a conflict only the events
+ * since the cached revision are read, never the whole stream.
  */
 export class StreamCommandQueue<State, Command> {
   private readonly waiting = new Map<string, Queued<Command>[]>();
@@ -98,10 +99,12 @@ export class StreamCommandQueue<State, Command> {
   }
 
   private async run(streamName: string, group: Queued<Command>[]): Promise<void> {
+    // After a conflict, the state we had is still a correct prefix of the stream: read on from there.
+    let lastKnown: Cached<State> | undefined;
     for (let round = 0; ; round += 1) {
       let loaded: Cached<State>;
       try {
-        loaded = await this.load(streamName);
+        loaded = await this.load(streamName, lastKnown);
       } catch (error) {
         for (const item of group) item.reject(error);
         return;
@@ -139,6 +142,7 @@ export class StreamCommandQueue<State, Command> {
         return;
       } catch (error) {
         this.cache.delete(streamName);
+        lastKnown = loaded;
         if (error instanceof WrongExpectedVersion && round < this.maxConflictRetries) {
           // Another process wrote the stream: reload and decide every command of the
           // group again, in its order, including the rejected ones, whose verdict may
@@ -151,10 +155,16 @@ export class StreamCommandQueue<State, Command> {
     }
   }
 
-  private async load(streamName: string): Promise<Cached<State>> {
+  /**
+   * A cached stream is trusted without a read: the exact expected revision on the append
+   * catches a write by anyone else, and the conflict path reloads. An uncached stream, or
+   * one just invalidated, reads only the events after what is cached.
+   */
+  private async load(streamName: string, afterConflict: Cached<State> | undefined): Promise<Cached<State>> {
     const cached = this.cache.get(streamName);
-    let state = cached?.state ?? this.decider.initialState();
-    let revision = cached?.revision ?? -1n;
+    if (cached) return cached;
+    let state = afterConflict?.state ?? this.decider.initialState();
+    let revision = afterConflict?.revision ?? -1n;
     const newer = await this.store.readStream(streamName, { fromRevision: revision + 1n });
     for (const event of newer) {
       state = this.decider.evolve(state, event);
