@@ -8,7 +8,7 @@ module.exports = {
       name: 'domain-is-pure',
       comment: 'libs/domain imports nothing but its own files: no Nest, no TypeORM, no node:*, no npm packages.',
       severity: 'error',
-      from: { path: '^libs/domain/' },
+      from: { path: '^libs/domain/', pathNot: ['\\.spec\\.ts$', '/testing/'] },
       to: { pathNot: '^libs/domain/' },
     },
     {
