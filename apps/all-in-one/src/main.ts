@@ -1,52 +1,62 @@
 import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connectEventStore, type EventStore } from '@ledger/event-store';
 import { ConfigError, loadConfig, resolveDatabase, type ResolvedDatabase } from '@ledger/platform';
 import { AppModule } from './app.module';
 
+/** What has been started so far, stopped in reverse order on shutdown. */
+interface Running {
+  database?: ResolvedDatabase;
+  store?: EventStore;
+  app?: INestApplication;
+}
+
+const log = (level: 'info' | 'fatal', msg: string) =>
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg })}\n`);
+
 /**
  * `npm start`: the whole system in one process. Without DATABASE_URL it runs on an
  * embedded PostgreSQL under .data/; without EVENTSTORE_URL the event store is PostgreSQL.
  */
-async function main(): Promise<void> {
+async function main(running: Running): Promise<void> {
   const config = loadConfig();
-  const log = (line: string) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: line })}\n`);
 
-  let database: ResolvedDatabase | undefined;
-  let store: EventStore | undefined;
-  const shutdown = async (signal: string) => {
-    log(`received ${signal}, shutting down`);
-    await app?.close().catch(() => undefined);
-    await store?.close().catch(() => undefined);
-    await database?.embedded?.stop().catch(() => undefined);
-    process.exit(0);
-  };
-  let app: Awaited<ReturnType<typeof NestFactory.create>> | undefined;
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-
-  database = await resolveDatabase({
+  running.database = await resolveDatabase({
     databaseUrl: config.databaseUrl,
     embeddedPort: config.embeddedPostgresPort,
     embeddedDir: config.embeddedPostgresDir,
   });
-  log(database.embedded ? `embedded PostgreSQL on port ${database.embedded.port} (${database.embedded.dataDir})` : 'PostgreSQL from DATABASE_URL');
+  const { embedded } = running.database;
+  log('info', embedded ? `embedded PostgreSQL on port ${embedded.port} (${embedded.dataDir})` : 'PostgreSQL from DATABASE_URL');
 
-  store = await connectEventStore({
-    databaseUrl: database.url,
+  running.store = await connectEventStore({
+    databaseUrl: running.database.url,
     eventStoreUrl: config.eventStoreUrl,
     eventStoreTimeoutMs: config.eventStoreTimeoutMs,
   });
-  log(config.eventStoreUrl ? 'event store: EventStoreDB' : 'event store: PostgreSQL');
+  log('info', config.eventStoreUrl ? 'event store: EventStoreDB' : 'event store: PostgreSQL');
 
-  app = await NestFactory.create(AppModule.create(store), { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
-  await app.listen(config.httpPort, '0.0.0.0');
-  log(`listening on http://localhost:${config.httpPort} (GET /health/live, /health/ready)`);
+  running.app = await NestFactory.create(AppModule.create(running.store), { logger: ['error', 'warn'] });
+  await running.app.listen(config.httpPort, '0.0.0.0');
+  log('info', `listening on http://localhost:${config.httpPort} (GET /health/live, /health/ready)`);
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? `configuration: ${error.message}` : (error as Error)?.stack ?? String(error);
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: message })}\n`);
+async function stop(running: Running): Promise<void> {
+  await running.app?.close().catch(() => undefined);
+  await running.store?.close().catch(() => undefined);
+  await running.database?.embedded?.stop().catch(() => undefined);
+}
+
+const running: Running = {};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log('info', `received ${signal}, shutting down`);
+    void stop(running).then(() => process.exit(0));
+  });
+}
+main(running).catch(async (error: unknown) => {
+  log('fatal', error instanceof ConfigError ? `configuration: ${error.message}` : ((error as Error)?.stack ?? String(error)));
+  await stop(running);
   process.exit(1);
 });

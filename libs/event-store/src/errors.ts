@@ -34,6 +34,7 @@ export class InvalidAppend extends EventStoreError {
       | 'duplicate_event_id_in_append'
       | 'malformed_event_type'
       | 'event_too_large'
+      | 'append_too_large'
       | 'data_not_serialisable',
     message: string,
   ) {

@@ -111,6 +111,12 @@ export const EVENT_STORE_LIMITS = {
   maxEventBytes: 1_048_576,
   /** Upper bound of the number of events in one append. */
   maxEventsPerAppend: 1_000,
+  /**
+   * Upper bound of the UTF-8 JSON size of all events of one append. EventStoreDB refuses
+   * appends over its MaxAppendSize (1 MiB by default): run it with 8 MiB or more, as
+   * docker/docker-compose.yml does, so that this limit is the one that applies.
+   */
+  maxAppendBytes: 4_194_304,
   /** Upper bound of a stream name's length. */
   maxStreamNameLength: 200,
   /** Upper bound of an event type's length. */

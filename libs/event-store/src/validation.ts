@@ -62,7 +62,8 @@ export function validateAppend(
     );
   }
   const seen = new Set<string>();
-  return (events as NewEvent[]).map((event, index) => {
+  let appendBytes = 0;
+  const serialised = (events as NewEvent[]).map((event, index) => {
     if (typeof event?.id !== 'string' || !UUID_PATTERN.test(event.id)) {
       throw new InvalidAppend('malformed_event_id', `event ${index}: id must be a lower-case UUID`);
     }
@@ -88,7 +89,8 @@ export function validateAppend(
         `event ${index}: data or metadata is not JSON-serialisable (${(error as Error).message})`,
       );
     }
-    if (typeof data !== 'string' || data === undefined || !/^[{[]/.test(data)) {
+    // JSON.stringify returns undefined for undefined and functions; events need an object or array.
+    if (typeof data !== 'string' || !/^[{[]/.test(data)) {
       throw new InvalidAppend('data_not_serialisable', `event ${index}: data must be a JSON object or array`);
     }
     const size = Buffer.byteLength(data) + Buffer.byteLength(metadata);
@@ -98,8 +100,16 @@ export function validateAppend(
         `event ${index}: ${size} bytes exceeds the limit of ${EVENT_STORE_LIMITS.maxEventBytes}`,
       );
     }
+    appendBytes += size;
     return { id: event.id, type: event.type, data, metadata };
   });
+  if (appendBytes > EVENT_STORE_LIMITS.maxAppendBytes) {
+    throw new InvalidAppend(
+      'append_too_large',
+      `the append's events total ${appendBytes} bytes, over the limit of ${EVENT_STORE_LIMITS.maxAppendBytes}`,
+    );
+  }
+  return serialised;
 }
 
 /**

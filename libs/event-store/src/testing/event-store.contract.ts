@@ -196,6 +196,14 @@ export function describeEventStoreContract(
           (s) => [s, [event('Opened', { blob: 'x'.repeat(EVENT_STORE_LIMITS.maxEventBytes) })], { expectedRevision: 'any' }],
         ],
         [
+          'an append over the total size limit',
+          (s) => {
+            const count = Math.ceil(EVENT_STORE_LIMITS.maxAppendBytes / (EVENT_STORE_LIMITS.maxEventBytes / 2)) + 1;
+            const blob = 'x'.repeat(EVENT_STORE_LIMITS.maxEventBytes / 2);
+            return [s, Array.from({ length: count }, () => event('Opened', { blob })), { expectedRevision: 'any' }];
+          },
+        ],
+        [
           'too many events in one append',
           (s) => [s, events(EVENT_STORE_LIMITS.maxEventsPerAppend + 1), { expectedRevision: 'any' }],
         ],
