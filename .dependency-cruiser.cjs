@@ -27,10 +27,17 @@ module.exports = {
     },
     {
       name: 'apps-do-not-import-apps',
-      comment: 'Apps import libs, never each other.',
+      comment: 'Apps import libs, never each other (the all-in-one composition root is the one exception below).',
       severity: 'error',
-      from: { path: '^apps/([^/]+)/' },
+      from: { path: '^apps/([^/]+)/', pathNot: '^apps/all-in-one/' },
       to: { path: '^apps/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'all-in-one-composes-apps-through-their-index',
+      comment: 'npm start composes the apps in one process, through each app\'s src/index.ts only (ADR 0006).',
+      severity: 'error',
+      from: { path: '^apps/all-in-one/' },
+      to: { path: '^apps/(?!all-in-one/)[^/]+/', pathNot: '^apps/[^/]+/src/index\\.ts$' },
     },
     {
       name: 'libs-do-not-import-apps',

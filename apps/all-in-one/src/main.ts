@@ -1,14 +1,23 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Pool } from 'pg';
 import { connectEventStore, type EventStore } from '@ledger/event-store';
-import { ConfigError, loadConfig, resolveDatabase, type ResolvedDatabase } from '@ledger/platform';
-import { AppModule } from './app.module';
+import {
+  ConfigError,
+  devKeyNotice,
+  loadConfig,
+  resolveApiKeys,
+  resolveDatabase,
+  type ResolvedDatabase,
+} from '@ledger/platform';
+import { createLedgerApiApp } from '../../ledger-api/src';
 
 /** What has been started so far, stopped in reverse order on shutdown. */
 interface Running {
   database?: ResolvedDatabase;
   store?: EventStore;
+  pool?: Pool;
   app?: INestApplication;
 }
 
@@ -21,6 +30,13 @@ const log = (level: 'info' | 'fatal', msg: string) =>
  */
 async function main(running: Running): Promise<void> {
   const config = loadConfig();
+  const projectRoot = join(__dirname, '..', '..', '..', '..');
+  const keys = resolveApiKeys({
+    env: process.env,
+    production: config.production,
+    devKeyFile: join(projectRoot, '.data', 'dev-api-key.json'),
+  });
+  if (keys.devKey) log('info', devKeyNotice(keys.devKey));
 
   running.database = await resolveDatabase({
     databaseUrl: config.databaseUrl,
@@ -36,14 +52,23 @@ async function main(running: Running): Promise<void> {
     eventStoreTimeoutMs: config.eventStoreTimeoutMs,
   });
   log('info', config.eventStoreUrl ? 'event store: EventStoreDB' : 'event store: PostgreSQL');
+  running.pool = new Pool({ connectionString: running.database.url, max: 10, application_name: 'ledger-api' });
 
-  running.app = await NestFactory.create(AppModule.create(running.store), { logger: ['error', 'warn'] });
+  running.app = await createLedgerApiApp({
+    store: running.store,
+    pool: running.pool,
+    apiKeys: keys.records,
+    rateLimit: config.rateLimit,
+    logLevel: config.logLevel,
+    withdrawalAmountLimits: config.withdrawalAmountLimits,
+  });
   await running.app.listen(config.httpPort, '0.0.0.0');
-  log('info', `listening on http://localhost:${config.httpPort} (GET /health/live, /health/ready)`);
+  log('info', `listening on http://localhost:${config.httpPort} (OpenAPI at /docs, health at /health/live and /health/ready)`);
 }
 
 async function stop(running: Running): Promise<void> {
   await running.app?.close().catch(() => undefined);
+  await running.pool?.end().catch(() => undefined);
   await running.store?.close().catch(() => undefined);
   await running.database?.embedded?.stop().catch(() => undefined);
 }

@@ -13,6 +13,11 @@ export interface LedgerConfig {
   /** Our own deadline on every EventStoreDB call. */
   eventStoreTimeoutMs: number;
   production: boolean;
+  logLevel: string;
+  /** Per API key: sustained requests per second and burst. */
+  rateLimit: { perSecond: number; burst: number };
+  /** Per-currency upper bound of one withdrawal in minor units (`WITHDRAWAL_AMOUNT_LIMITS={"EUR":"100000000"}`). */
+  withdrawalAmountLimits: ReadonlyMap<string, bigint>;
 }
 
 export class ConfigError extends Error {}
@@ -26,6 +31,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     embeddedPostgresDir: env.EMBEDDED_POSTGRES_DIR || undefined,
     eventStoreTimeoutMs: integer(env, 'EVENTSTORE_TIMEOUT_MS', 5_000, 100, 600_000),
     production: env.NODE_ENV === 'production',
+    logLevel: env.LOG_LEVEL || 'info',
+    rateLimit: {
+      perSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 1_000, 1, 1_000_000),
+      burst: integer(env, 'RATE_LIMIT_BURST', 2_000, 1, 1_000_000),
+    },
+    withdrawalAmountLimits: amountLimits(env, 'WITHDRAWAL_AMOUNT_LIMITS'),
   };
 }
 
@@ -51,4 +62,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function amountLimits(env: NodeJS.ProcessEnv, name: string): ReadonlyMap<string, bigint> {
+  const raw = env[name];
+  if (!raw) return new Map();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON object such as {"EUR":"100000000"}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`${name} must be a JSON object such as {"EUR":"100000000"}`);
+  }
+  const limits = new Map<string, bigint>();
+  for (const [currency, amount] of Object.entries(parsed)) {
+    if (!/^[A-Z]{3}$/.test(currency) || typeof amount !== 'string' || !/^[1-9][0-9]{0,17}$/.test(amount)) {
+      throw new ConfigError(`${name}: ${currency} must map to a positive amount of minor units as a digit string`);
+    }
+    limits.set(currency, BigInt(amount));
+  }
+  return limits;
 }

@@ -1,3 +1,5 @@
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle, type EmbeddedPostgresOptions } from './embedded-postgres';
 export { loadConfig, ConfigError, type LedgerConfig } from './config';
 export { resolveDatabase, type ResolvedDatabase } from './database';
+export * from './idempotency';
+export * from './http';

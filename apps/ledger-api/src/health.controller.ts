@@ -1,14 +1,17 @@
-import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@ledger/event-store';
-import { EVENT_STORE } from './tokens';
+import { ApiError, Public } from '@ledger/platform';
+import { EVENT_STORE } from './shared/tokens';
 
 /** Liveness says the process answers; readiness says the event store answers too. */
+@ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   @Get('live')
-  @HttpCode(200)
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -19,9 +22,7 @@ export class HealthController {
       const head = await this.store.headPosition();
       return { status: 'ok', eventStore: { headPosition: head.toString() } };
     } catch (error) {
-      throw new ServiceUnavailableException({
-        error: { code: 'event_store_unavailable', message: (error as Error).message },
-      });
+      throw new ApiError(503, 'event_store_unavailable', `the event store does not answer: ${(error as Error).message}`);
     }
   }
 }

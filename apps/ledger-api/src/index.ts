@@ -1,0 +1,1 @@
+export { createLedgerApiApp, type LedgerApiAppOptions } from './ledger-api.app';

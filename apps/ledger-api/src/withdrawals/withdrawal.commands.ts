@@ -1,0 +1,23 @@
+import type { PayoutDestination } from '@ledger/domain';
+import type { CommandContext } from '../shared/command-context';
+
+export class RequestWithdrawalCommand {
+  constructor(
+    readonly input: {
+      accountId: string;
+      amount: string;
+      currency: string;
+      destination: PayoutDestination;
+      channel?: string;
+    },
+    readonly context: CommandContext,
+  ) {}
+}
+
+export class CancelWithdrawalCommand {
+  constructor(
+    readonly withdrawalId: string,
+    readonly reason: string,
+    readonly context: CommandContext,
+  ) {}
+}

@@ -1,0 +1,43 @@
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Idempotent, RequireScopes } from '@ledger/platform';
+import { commandContext } from '../shared/command-context';
+import { EntityIdPipe } from '../shared/entity-id.pipe';
+import { CancelWithdrawalCommand, RequestWithdrawalCommand } from './withdrawal.commands';
+import { CancelWithdrawalRequest, WithdrawalAcceptedResponse, WithdrawalRequest } from './withdrawal.requests';
+
+@ApiTags('withdrawals')
+@ApiBearerAuth()
+@ApiHeader({ name: 'Idempotency-Key', required: true })
+@Controller('v1/withdrawals')
+export class WithdrawalsController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireScopes('ledger:write')
+  @Idempotent()
+  @ApiResponse({ status: 202, type: WithdrawalAcceptedResponse })
+  @ApiResponse({ status: 422, description: 'insufficient_funds, currency_mismatch, account_frozen, amount_exceeds_limit' })
+  request(@Body() body: WithdrawalRequest, @Req() request: Request): Promise<WithdrawalAcceptedResponse> {
+    return this.commands.execute(new RequestWithdrawalCommand(body, commandContext(request)));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @RequireScopes('ledger:write')
+  @Idempotent()
+  @ApiResponse({ status: 202, type: WithdrawalAcceptedResponse })
+  @ApiResponse({ status: 409, description: 'withdrawal_not_cancellable' })
+  cancel(
+    @Param('id', EntityIdPipe) withdrawalId: string,
+    @Body() body: CancelWithdrawalRequest,
+    @Req() request: Request,
+  ): Promise<WithdrawalAcceptedResponse> {
+    return this.commands.execute(
+      new CancelWithdrawalCommand(withdrawalId, body.reason ?? 'cancelled by the client', commandContext(request)),
+    );
+  }
+}
