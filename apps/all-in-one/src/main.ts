@@ -61,6 +61,7 @@ async function main(running: Running): Promise<void> {
     rateLimit: config.rateLimit,
     logLevel: config.logLevel,
     withdrawalAmountLimits: config.withdrawalAmountLimits,
+    idempotencyLeaseMs: config.idempotencyLeaseMs,
   });
   await running.app.listen(config.httpPort, '0.0.0.0');
   log('info', `listening on http://localhost:${config.httpPort} (OpenAPI at /docs, health at /health/live and /health/ready)`);

@@ -18,6 +18,8 @@ export interface LedgerConfig {
   rateLimit: { perSecond: number; burst: number };
   /** Per-currency upper bound of one withdrawal in minor units (`WITHDRAWAL_AMOUNT_LIMITS={"EUR":"100000000"}`). */
   withdrawalAmountLimits: ReadonlyMap<string, bigint>;
+  /** How long an in-flight idempotency key blocks a retry before a retry may take it over (crash recovery). */
+  idempotencyLeaseMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -37,6 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
       burst: integer(env, 'RATE_LIMIT_BURST', 2_000, 1, 1_000_000),
     },
     withdrawalAmountLimits: amountLimits(env, 'WITHDRAWAL_AMOUNT_LIMITS'),
+    idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
   };
 }
 

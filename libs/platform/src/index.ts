@@ -3,3 +3,4 @@ export { loadConfig, ConfigError, type LedgerConfig } from './config';
 export { resolveDatabase, type ResolvedDatabase } from './database';
 export * from './idempotency';
 export * from './http';
+export { failpoint, parseFailpoints, FailpointTriggered } from './failpoints';

@@ -1,5 +1,6 @@
 import { isDomainRejection, type Decider, type RejectionCode } from '@ledger/domain';
 import { StreamCommandQueue, type CommandOutcome, type EventStore } from '@ledger/event-store';
+import { failpoint } from '@ledger/platform';
 import { eventIdFor, toNewEvents, type CommandEnvelope } from './command-envelope';
 
 /**
@@ -42,7 +43,10 @@ export class StreamCommands<State, Command, Event extends { type: string; data: 
     duplicateCode: RejectionCode,
   ): Promise<CommandOutcome & { replayed: boolean }> {
     try {
-      return { ...(await this.execute(id, envelope)), replayed: false };
+      const outcome = await this.execute(id, envelope);
+      // Fault-injection tests die here: committed, but the client never hears of it.
+      failpoint(`command.after-append.${(envelope.command as { type: string }).type}`);
+      return { ...outcome, replayed: false };
     } catch (error) {
       if (!isDomainRejection(error, duplicateCode)) throw error;
       const events = await this.store.readStream(this.streamOf(id));

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { connectEventStore } from '@ledger/event-store';
+import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase } from '@ledger/platform';
+import { createLedgerApiApp } from './ledger-api.app';
+
+/**
+ * The command API on its own (ledger-api). Prints one JSON line `{"listening": port}` on
+ * stdout once it accepts requests, so supervisors and tests can wait for it.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const keys = resolveApiKeys({
+    env: process.env,
+    production: config.production,
+    devKeyFile: join(__dirname, '..', '..', '..', '..', '.data', 'dev-api-key.json'),
+  });
+  if (keys.devKey) process.stderr.write(`${devKeyNotice(keys.devKey)}\n`);
+  const database = await resolveDatabase({
+    databaseUrl: config.databaseUrl,
+    embeddedPort: config.embeddedPostgresPort,
+    embeddedDir: config.embeddedPostgresDir,
+  });
+  const store = await connectEventStore({
+    databaseUrl: database.url,
+    eventStoreUrl: config.eventStoreUrl,
+    eventStoreTimeoutMs: config.eventStoreTimeoutMs,
+  });
+  const pool = new Pool({ connectionString: database.url, max: 10, application_name: 'ledger-api' });
+  const app = await createLedgerApiApp({
+    store,
+    pool,
+    apiKeys: keys.records,
+    rateLimit: config.rateLimit,
+    logLevel: config.logLevel,
+    withdrawalAmountLimits: config.withdrawalAmountLimits,
+    idempotencyLeaseMs: config.idempotencyLeaseMs,
+  });
+  await app.listen(config.httpPort, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ listening: address.port })}\n`);
+
+  const stop = async () => {
+    await app.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await database.embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? `configuration: ${error.message}` : ((error as Error)?.stack ?? String(error))}\n`);
+  process.exit(1);
+});
