@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyDecorators,
   createParamDecorator,
+  Inject,
   Injectable,
   Logger,
   SetMetadata,
@@ -40,7 +41,7 @@ export function RequireScopes(...scopes: Scope[]): ClassDecorator & MethodDecora
   const documented = applyDecorators(
     ApiBearerAuth(API_KEY_SECURITY),
     ApiResponse({ status: 401, description: 'Missing, malformed or unknown API key (`unauthenticated`).', type: ApiErrorResponse }),
-    ApiResponse({ status: 403, description: `The API key lacks a required scope (\`insufficient_scope\`).`, type: ApiErrorResponse }),
+    ApiResponse({ status: 403, description: 'The API key lacks a required scope (`insufficient_scope`).', type: ApiErrorResponse }),
     ApiResponse({ status: 429, description: 'Rate limit of the API key reached (`rate_limited`); see Retry-After.', type: ApiErrorResponse }),
   );
   const decorator = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): unknown => {
@@ -57,8 +58,10 @@ export function RequireScopes(...scopes: Scope[]): ClassDecorator & MethodDecora
     for (const name of Object.getOwnPropertyNames(prototype)) {
       const method = Object.getOwnPropertyDescriptor(prototype, name)?.value as object | undefined;
       if (typeof method !== 'function' || !Reflect.hasMetadata(METHOD_METADATA, method)) continue;
-      const own = (Reflect.getMetadata(REQUIRED_SCOPES, method) as Scope[] | undefined) ?? [];
-      documentScopes(method, [...scopes, ...own]);
+      const own = Reflect.getMetadata(REQUIRED_SCOPES, method) as Scope[] | undefined;
+      // A public method in a protected controller stays public (see ApiKeyGuard.isPublic).
+      if (!own && Reflect.getMetadata(PUBLIC, method) === true) continue;
+      documentScopes(method, [...scopes, ...(own ?? [])]);
     }
     return target;
   };
@@ -92,10 +95,11 @@ export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger(ApiKeyGuard.name);
   private readonly warnedUndeclared = new Set<string>();
 
+  // Explicit tokens: injection must not depend on the compiler emitting decorator metadata.
   constructor(
-    private readonly reflector: Reflector,
-    private readonly authenticator: ApiKeyAuthenticator,
-    private readonly limiter: TokenBucketRateLimiter,
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(ApiKeyAuthenticator) private readonly authenticator: ApiKeyAuthenticator,
+    @Inject(TokenBucketRateLimiter) private readonly limiter: TokenBucketRateLimiter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {

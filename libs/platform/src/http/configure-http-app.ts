@@ -47,6 +47,10 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions 
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`bodyLimitBytes must be a positive whole number, got ${limit}`);
   if (express.getHttpAdapter().getType() !== 'express') throw new Error('configureHttpApp supports the Express platform only');
 
+  // After init, Nest's routes and its default 100 KB parser are already in the stack, ahead
+  // of anything added now: the limit, the 415 gate and the error mapping would never run.
+  if (hasJsonParser(express)) throw new Error('configureHttpApp must run before app.init() or app.listen(), and only once');
+
   let httpLogger: HttpLogger;
   try {
     httpLogger = express.get<symbol, HttpLogger>(HTTP_LOGGER);
@@ -85,6 +89,12 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions 
   }
 
   if (options.shutdownHooks ?? true) express.enableShutdownHooks();
+}
+
+/** The check Nest itself makes before adding its default parser: a layer named jsonParser. */
+function hasJsonParser(app: NestExpressApplication): boolean {
+  const instance = app.getHttpAdapter().getInstance() as { router?: { stack?: Array<{ handle?: { name?: string } }> } };
+  return instance.router?.stack?.some((layer) => layer.handle?.name === 'jsonParser') ?? false;
 }
 
 function keepRawBody(req: RawRequest, _res: ServerResponse, buffer: Buffer): void {

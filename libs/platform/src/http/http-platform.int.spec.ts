@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { Body, ConflictException, Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common';
+import { Body, ConflictException, Controller, Get, HttpCode, Module, NotFoundException, Post, Req, Res, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsObject, IsString, Matches, ValidateNested } from 'class-validator';
+import { ThrottlerException } from '@nestjs/throttler';
 import { PinoLogger } from 'nestjs-pino';
 import {
   ApiError,
@@ -103,6 +104,20 @@ class LedgerController {
   @RequireScopes('ledger:read')
   rejected(): never {
     throw new InsufficientFunds(1050n);
+  }
+
+  @Get('withdrawals/missing')
+  @RequireScopes('ledger:read')
+  missing(): never {
+    throw new NotFoundException('No withdrawal missing.');
+  }
+
+  @Get('throttled')
+  @RequireScopes('ledger:read')
+  throttled(@Res({ passthrough: true }) res: { setHeader(name: string, value: string): void }): never {
+    // What @nestjs/throttler's guard does: set Retry-After, then throw.
+    res.setHeader('Retry-After', '7');
+    throw new ThrottlerException();
   }
 
   @Get('conflict')
@@ -274,8 +289,10 @@ describe('HTTP platform over real HTTP', () => {
       const raw = JSON.stringify(validWithdrawal);
       const response = await postJson('/v1/withdrawals', raw);
       expect(response.status).toBe(202);
-      const body = (await response.json()) as { isDto: boolean; principal: string; rawBody: string };
+      const body = (await response.json()) as { isDto: boolean; principal: string; rawBody: string; context: RequestContext };
       expect(body).toMatchObject({ isDto: true, principal: 'api-key:writer', rawBody: raw });
+      // The body parser reads the socket in callbacks of its own; the context survives it.
+      expect(body.context).toMatchObject({ requestId: response.headers.get('x-request-id'), principal: { keyId: 'writer' } });
     });
 
     it('answers malformed JSON with 400 malformed_json, without quoting the body', async () => {
@@ -368,6 +385,17 @@ describe('HTTP platform over real HTTP', () => {
     it('maps Nest HTTP exceptions to stable codes and keeps their message', async () => {
       const body = await expectError(await call('/v1/conflict', { key: READER_KEY }), 409, 'conflict');
       expect(body.error.message).toBe('The withdrawal is already settled.');
+    });
+
+    it('answers a ThrottlerException as 429 rate_limited, keeping its Retry-After', async () => {
+      const response = await call('/v1/throttled', { key: READER_KEY });
+      await expectError(response, 429, 'rate_limited');
+      expect(response.headers.get('retry-after')).toBe('7');
+    });
+
+    it('keeps an application 404 apart from an unknown route', async () => {
+      const body = await expectError(await call('/v1/withdrawals/missing', { key: READER_KEY }), 404, 'not_found');
+      expect(body.error.message).toBe('No withdrawal missing.');
     });
 
     it('answers an unknown route with 404 route_not_found, without the query string', async () => {
@@ -469,6 +497,31 @@ describe('HTTP platform over real HTTP', () => {
       expect(document.components.schemas).toHaveProperty('ApiErrorResponse');
       expect((await call('/docs')).status).toBe(200);
     });
+  });
+});
+
+describe('configureHttpApp, misused', () => {
+  it('says what is missing when PlatformHttpModule is not imported', async () => {
+    // Without abortOnError: false, Nest turns the failed lookup into process.exit(1).
+    const app = await NestFactory.create({ module: TestAppModule }, { logger: false, abortOnError: false });
+    try {
+      expect(() => configureHttpApp(app)).toThrow('needs PlatformHttpModule.forRoot');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses to run after init, when its middleware would come too late', async () => {
+    const app = await NestFactory.create(
+      { module: TestAppModule, imports: [PlatformHttpModule.forRoot({ apiKeys, rateLimit: { perSecond: 1, burst: 1 }, logLevel: 'silent' })] },
+      { logger: false, abortOnError: false },
+    );
+    try {
+      await app.init();
+      expect(() => configureHttpApp(app)).toThrow('must run before app.init()');
+    } finally {
+      await app.close();
+    }
   });
 });
 
