@@ -41,7 +41,7 @@ describe('PostgreSQL event store', () => {
   it('migrations are idempotent and safe to run concurrently', async () => {
     await Promise.all([migrateEventStore(store.pool), migrateEventStore(store.pool), migrateEventStore(store.pool)]);
     const { rows } = await store.pool.query('select version from event_store.migrations order by version');
-    expect(rows.map((row) => row.version)).toEqual([1]);
+    expect(rows.map((row) => row.version)).toEqual([1, 2]);
   });
 
   it('hands out dense positions: no gaps, even after rejected appends', async () => {

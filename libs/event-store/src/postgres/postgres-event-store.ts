@@ -72,8 +72,10 @@ const EVENT_COLUMNS =
  * exact revision check, and one append's conflict does not fail its neighbours.
  */
 export class PostgresEventStore implements EventStore {
-  private readonly queue: PendingAppend[] = [];
+  private queue: PendingAppend[] = [];
   private batchesInFlight = 0;
+  /** Streams with an append in a batch now in flight (at most one batch per stream). */
+  private readonly streamsInFlight = new Set<string>();
   private listener: LogListener | undefined;
   private closed = false;
 
@@ -124,11 +126,30 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Sends what has queued as batches, at most `maxBatchesInFlight` at once. An append whose
+   * stream is in a batch still in flight waits for the next batch: two batches on the wire
+   * could reach the database in either order, and appends to one stream must apply in the
+   * order they were called.
+   */
   private pump(): void {
     while (this.queue.length > 0 && this.batchesInFlight < this.options.maxBatchesInFlight) {
-      const batch = this.queue.splice(0, this.options.maxAppendsPerBatch);
+      const batch: PendingAppend[] = [];
+      const waiting: PendingAppend[] = [];
+      for (const pending of this.queue) {
+        if (batch.length < this.options.maxAppendsPerBatch && !this.streamsInFlight.has(pending.streamName)) {
+          batch.push(pending);
+        } else {
+          waiting.push(pending);
+        }
+      }
+      if (batch.length === 0) return;
+      this.queue = waiting;
+      const streams = new Set(batch.map((pending) => pending.streamName));
+      for (const stream of streams) this.streamsInFlight.add(stream);
       this.batchesInFlight += 1;
       void this.flush(batch).finally(() => {
+        for (const stream of streams) this.streamsInFlight.delete(stream);
         this.batchesInFlight -= 1;
         this.pump();
       });
@@ -144,9 +165,9 @@ export class PostgresEventStore implements EventStore {
         batch[0]!.reject(toStoreError(error));
         return;
       }
-      // A batch can fail as a whole (a deadlock with another writer, an event id raced in
-      // by another stream). Retry each append alone so only the offender fails.
-      await Promise.all(batch.map((pending) => this.flush([pending])));
+      // A batch can fail as a whole (an event id raced in by another stream, a lost
+      // connection). Retry each append alone, in call order, so only the offender fails.
+      for (const pending of batch) await this.flush([pending]);
       return;
     }
     for (const row of rows) {
