@@ -1,0 +1,1 @@
+export { createProjector, type CreateProjectorOptions, type ProjectorApp } from './create-projector';

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { get, seedBalance, setAllCheckpoints, setCheckpoint, startReadApi, type ReadHarness } from './testing/read-api-harness';
+
+/** Authentication, health, metrics and the OpenAPI document: what operators and balancers see. */
+let api: ReadHarness;
+
+beforeAll(async () => {
+  api = await startReadApi({ readyMaxLagEvents: 50 });
+});
+afterAll(async () => {
+  await api?.close();
+});
+beforeEach(async () => {
+  api.head.position = 100n;
+  api.head.fail = false;
+  await setAllCheckpoints(api.pool, 100);
+});
+
+const READ_ROUTES = [
+  '/v1/accounts/acc-1/balance',
+  '/v1/accounts/acc-1/entries',
+  '/v1/withdrawals/w-1',
+  '/v1/withdrawals',
+  '/v1/reconciliation/bank_one/2026-11-23',
+  '/v1/review-queue',
+];
+
+/** One sample of a metric from Prometheus text, by its exact label set. */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('authentication and scopes', () => {
+  it.each(READ_ROUTES)('%s: no key is 401, a write-only or ops key is 403, a read key passes', async (path) => {
+    const none = await get(api, path, null);
+    expect([none.status, none.body.error!.code]).toEqual([401, 'unauthenticated']);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    const forged = await get(api, path, 'lk_forgedforgedforgedforgedforgedforgedforged0');
+    expect(forged.status).toBe(401);
+    const writer = await get(api, path, api.keys.writer);
+    expect([writer.status, writer.body.error!.code]).toEqual([403, 'insufficient_scope']);
+    expect(writer.body.error!.details).toEqual({ required: ['ledger:read'] });
+    const ops = await get(api, path, api.keys.ops);
+    expect(ops.status).toBe(403);
+    const reader = await get(api, path, api.keys.reader);
+    expect([401, 403]).not.toContain(reader.status);
+  });
+
+  it('authentication comes before validation: a bad id without a key is 401, not 400', async () => {
+    const answer = await get(api, '/v1/accounts/bad%20id/balance', null);
+    expect(answer.status).toBe(401);
+  });
+
+  it('rate limits per key with 429 and Retry-After', async () => {
+    const limited = await startReadApi({ rateLimit: { perSecond: 1, burst: 2 } });
+    try {
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i += 1) {
+        last = await get(limited, '/v1/review-queue');
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 2)).toEqual([200, 200]);
+      expect(statuses[3]).toBe(429);
+      expect(last!.body.error!.code).toBe('rate_limited');
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Health checks are public and never rate limited.
+      expect((await get(limited, '/health/live', null)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('an unknown route is 404 route_not_found in the error format', async () => {
+    const answer = await get(api, '/v1/nothing-here');
+    expect([answer.status, answer.body.error!.code]).toEqual([404, 'route_not_found']);
+  });
+});
+
+describe('health', () => {
+  it('/health/live is public and 200', async () => {
+    const answer = await get(api, '/health/live', null);
+    expect([answer.status, answer.body]).toEqual([200, { status: 'ok' }]);
+  });
+
+  it('/health/ready is 200 within the lag bound and flips to 503 projections_lagging past it', async () => {
+    api.head.position = 150n;
+    const ready = await get(api, '/health/ready', null);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ok', headPosition: '150' });
+    expect(ready.body.projections).toEqual(
+      expect.arrayContaining([expect.objectContaining({ projection: 'journal', position: '100', lagEvents: '50' })]),
+    );
+
+    api.head.position = 151n;
+    const lagging = await get(api, '/health/ready', null);
+    expect(lagging.status).toBe(503);
+    expect(lagging.body.error).toMatchObject({ code: 'projections_lagging', details: { readyMaxLagEvents: '50', headPosition: '151' } });
+
+    // One projection alone past the bound is enough.
+    await setAllCheckpoints(api.pool, 151);
+    expect((await get(api, '/health/ready', null)).status).toBe(200);
+    await setCheckpoint(api.pool, 'review_queue', 10);
+    const one = await get(api, '/health/ready', null);
+    expect(one.status).toBe(503);
+    expect(one.body.error!.message).toContain('review_queue');
+  });
+
+  it('a projection without a checkpoint counts from zero; an empty event store is ready', async () => {
+    await api.pool.query(`delete from read_models.projection_checkpoints where projection = 'journal'`);
+    api.head.position = -1n;
+    expect((await get(api, '/health/ready', null)).status).toBe(200);
+    api.head.position = 51n;
+    expect((await get(api, '/health/ready', null)).status).toBe(503);
+  });
+
+  it('an event store that does not answer is 503 event_store_unavailable', async () => {
+    api.head.fail = true;
+    const answer = await get(api, '/health/ready', null);
+    expect([answer.status, answer.body.error!.code]).toEqual([503, 'event_store_unavailable']);
+  });
+
+  it('a database that does not answer is 503 on ready and on reads, never 500', async () => {
+    const deadPool = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 1_000 });
+    deadPool.on('error', () => undefined);
+    const dead = await startReadApi({ pool: deadPool });
+    try {
+      const ready = await get(dead, '/health/ready', null);
+      expect([ready.status, ready.body.error!.code]).toEqual([503, 'database_unavailable']);
+      const read = await get(dead, '/v1/accounts/acc-1/balance');
+      expect([read.status, read.body.error!.code]).toEqual([503, 'database_unavailable']);
+      const waiting = await get(dead, '/v1/accounts/acc-1/balance?minPosition=5');
+      expect([waiting.status, waiting.body.error!.code]).toEqual([503, 'database_unavailable']);
+      expect((await get(dead, '/health/live', null)).status).toBe(200);
+    } finally {
+      await dead.close();
+      await deadPool.end();
+    }
+  });
+
+  it('read models that are not migrated are 503 read_models_unavailable', async () => {
+    const bare = await startReadApi();
+    try {
+      await bare.pool.query('drop schema read_models cascade');
+      const read = await get(bare, '/v1/withdrawals');
+      expect([read.status, read.body.error!.code]).toEqual([503, 'read_models_unavailable']);
+      const ready = await get(bare, '/health/ready', null);
+      expect([ready.status, ready.body.error!.code]).toEqual([503, 'read_models_unavailable']);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('/metrics exposes projection lag in events and seconds per projection, computed at scrape time', async () => {
+    api.head.position = 140n;
+    await setCheckpoint(api.pool, 'journal', 40, new Date(Date.now() - 30_000));
+    const answer = await get(api, '/metrics', null);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toContain('text/plain');
+    const text = answer.text;
+    expect(sample(text, 'ledger_read_api_projection_lag_events', '{projection="balances"}')).toBe(40);
+    expect(sample(text, 'ledger_read_api_projection_lag_events', '{projection="journal"}')).toBe(100);
+    expect(sample(text, 'ledger_read_api_projection_lag_events', '{projection="withdrawals"}')).toBe(40);
+    expect(sample(text, 'ledger_read_api_projection_lag_events', '{projection="review_queue"}')).toBe(40);
+    expect(sample(text, 'ledger_read_api_projection_lag_seconds', '{projection="journal"}')).toBeGreaterThanOrEqual(29);
+    expect(sample(text, 'ledger_read_api_projection_lag_seconds', '{projection="journal"}')).toBeLessThan(60);
+    expect(sample(text, 'ledger_read_api_projection_checkpoint_position', '{projection="journal"}')).toBe(40);
+    expect(sample(text, 'ledger_read_api_event_store_head_position')).toBe(140);
+
+    // The projector catches up; the next scrape says so without anything else happening here.
+    await setAllCheckpoints(api.pool, 140);
+    await new Promise((done) => setTimeout(done, 300));
+    const caughtUp = (await get(api, '/metrics', null)).text;
+    expect(sample(caughtUp, 'ledger_read_api_projection_lag_events', '{projection="journal"}')).toBe(0);
+    expect(sample(caughtUp, 'ledger_read_api_projection_lag_seconds', '{projection="journal"}')).toBe(0);
+  });
+
+  it('times requests by route pattern and status, never by raw path', async () => {
+    const accountId = `acc-${randomUUID()}`;
+    await seedBalance(api.pool, { accountId });
+    await get(api, `/v1/accounts/${accountId}/balance`);
+    await get(api, `/v1/accounts/${accountId}/balance`, null);
+    await get(api, '/no/such/route');
+    const text = (await get(api, '/metrics', null)).text;
+    const count = (labels: string) => sample(text, 'ledger_read_api_http_request_duration_seconds_count', labels) ?? 0;
+    expect(count('{method="GET",route="/v1/accounts/:id/balance",status_code="200"}')).toBeGreaterThanOrEqual(1);
+    expect(count('{method="GET",route="/v1/accounts/:id/balance",status_code="401"}')).toBeGreaterThanOrEqual(1);
+    expect(count('{method="GET",route="unmatched",status_code="404"}')).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain(accountId);
+  });
+
+  it('without a head position the lag series are absent and readiness checks the database only', async () => {
+    const headless = await startReadApi({ headPosition: undefined });
+    try {
+      const text = (await get(headless, '/metrics', null)).text;
+      expect(text).toContain('# TYPE ledger_read_api_projection_lag_events gauge');
+      expect(sample(text, 'ledger_read_api_projection_lag_events', '{projection="balances"}')).toBeUndefined();
+      const ready = await get(headless, '/health/ready', null);
+      expect([ready.status, ready.body.headPosition]).toEqual([200, null]);
+    } finally {
+      await headless.close();
+    }
+  });
+});
+
+it('serves OpenAPI at /docs-json with every read route and its query parameters', async () => {
+  const response = await fetch(`${api.baseUrl}/docs-json`);
+  expect(response.status).toBe(200);
+  const document = (await response.json()) as { paths: Record<string, { get: { parameters: Array<{ name: string }> } }> };
+  expect(Object.keys(document.paths)).toEqual(
+    expect.arrayContaining([
+      '/v1/accounts/{id}/balance',
+      '/v1/accounts/{id}/entries',
+      '/v1/withdrawals',
+      '/v1/withdrawals/{id}',
+      '/v1/reconciliation/{channel}/{date}',
+      '/v1/review-queue',
+      '/health/live',
+      '/health/ready',
+    ]),
+  );
+  const listParameters = document.paths['/v1/withdrawals']!.get.parameters.map((p) => p.name);
+  expect(listParameters).toEqual(expect.arrayContaining(['status', 'accountId', 'from', 'to', 'cursor', 'limit', 'minPosition']));
+});

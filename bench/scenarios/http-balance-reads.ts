@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createApiKeyRecord } from '@ledger/platform';
+import { createReadModelsDataSource, migrateReadModels } from '@ledger/read-models';
+import type { BenchRecord } from '../lib/report';
+import type { Scenario, ScenarioContext } from '../lib/scenario';
+import { withClient } from '../lib/server';
+
+// autocannon ships no types; this is the part of its API the scenario uses.
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; max: number };
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
+
+const ACCOUNTS = 1_000;
+// Little's law: 16 requests in flight at 5,000/s is 3.2 ms each on average, which leaves
+// room under the 10 ms p99 on two cores shared by client, API and PostgreSQL.
+const CONNECTIONS = 16;
+const TARGET = { accounts: ACCOUNTS, connections: CONNECTIONS, min_reads_per_second: 5_000, max_latency_ms_p99: 10 };
+const { key, record } = createApiKeyRecord('bench', ['ledger:read']);
+
+/**
+ * Balance reads over real HTTP from the compiled read API, run as its own process (as in
+ * production) on the scenario's database: auth, rate limiting, query validation, the
+ * request-duration histogram and one indexed lookup per read, on 1,000 seeded balances.
+ * Rows are seeded with SQL, as the balances projection would have written them, so the
+ * figure measures the read path alone. Request logs are at `warn`.
+ */
+export const httpBalanceReads: Scenario = {
+  name: 'http-balance-reads',
+  needsRoofline: false,
+  inDefaultSuite: true,
+  async run(context) {
+    const accounts = await seedBalances(context, ACCOUNTS);
+    const api = await startReadApi(context);
+    try {
+      const result = await load(context, api.baseUrl, () => accounts[Math.floor(Math.random() * accounts.length)]!);
+      const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
+      context.log(`http-balance-reads: ${perSecond}/s, p99 ${result.latency.p99} ms`);
+      return [
+        {
+          scenario: 'http-balance-reads',
+          parameters: { accounts: ACCOUNTS, connections: CONNECTIONS, duration_s: context.timing.measureMs / 1_000, log_level: 'warn' },
+          reads_per_second: perSecond,
+          latency_ms_p50: result.latency.p50,
+          latency_ms_p99: result.latency.p99,
+          latency_ms_max: result.latency.max,
+          answered: result['2xx'],
+          non_2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+          target: TARGET,
+          pass:
+            result.non2xx === 0 &&
+            result.errors === 0 &&
+            result.timeouts === 0 &&
+            perSecond >= TARGET.min_reads_per_second &&
+            result.latency.p99 <= TARGET.max_latency_ms_p99,
+        } satisfies BenchRecord,
+      ];
+    } finally {
+      await api.stop();
+    }
+  },
+};
+
+/** Migrates the read models and writes `count` balances and the checkpoints in one statement each. */
+async function seedBalances(context: ScenarioContext, count: number): Promise<string[]> {
+  const dataSource = createReadModelsDataSource(context.database.url, { poolSize: 1, applicationName: 'ledger-bench' });
+  try {
+    await migrateReadModels(dataSource);
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  }
+  const ids = Array.from({ length: count }, (_unused, i) => `bench-${String(i).padStart(5, '0')}`);
+  await withClient(context.database.url, async (client) => {
+    await client.query(
+      `insert into read_models.account_balances (account_id, owner_id, currency, available, pending, frozen, opened_at, position, updated_at)
+       select id, 'bench', 'EUR', 100000000000, 0, false, now(), ordinality, now()
+         from unnest($1::text[]) with ordinality as seeded(id, ordinality)`,
+      [ids],
+    );
+    await client.query(
+      `insert into read_models.projection_checkpoints (projection, position, updated_at)
+       select projection, $1, now() from unnest(array['balances', 'journal', 'withdrawals', 'review_queue']) as projection`,
+      [count],
+    );
+    await client.query('analyze read_models.account_balances');
+  });
+  return ids;
+}
+
+interface RunningApi {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startReadApi(context: ScenarioContext): Promise<RunningApi> {
+  const main = join(__dirname, '..', '..', 'apps', 'read-api', 'src', 'main.js');
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      DATABASE_URL: context.database.url,
+      API_KEYS: JSON.stringify([record]),
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      READ_API_POOL_SIZE: String(CONNECTIONS),
+      NODE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /\{"listening":(\d+)\}/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`read-api exited with ${code}: ${stderr}`)));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function load(context: ScenarioContext, baseUrl: string, pickAccount: () => string): Promise<AutocannonResult> {
+  const headers = { authorization: `Bearer ${key}` };
+  const options = (seconds: number) => ({
+    url: baseUrl,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{ setupRequest: (raw: AutocannonRequest) => ({ ...raw, method: 'GET', headers, path: `/v1/accounts/${pickAccount()}/balance` }) }],
+  });
+  await autocannon(options(Math.max(1, Math.round(context.timing.warmupMs / 1_000))));
+  return autocannon(options(Math.max(1, Math.round(context.timing.measureMs / 1_000))));
+}
