@@ -12,6 +12,8 @@ import {
   type ResolvedDatabase,
 } from '@ledger/platform';
 import { createLedgerApiApp } from '../../ledger-api/src';
+import { createProjector, type ProjectorApp } from '../../projector/src';
+import { createReadApiApp } from '../../read-api/src';
 
 /** What has been started so far, stopped in reverse order on shutdown. */
 interface Running {
@@ -19,6 +21,8 @@ interface Running {
   store?: EventStore;
   pool?: Pool;
   app?: INestApplication;
+  projector?: ProjectorApp;
+  readApi?: INestApplication;
 }
 
 const log = (level: 'info' | 'fatal', msg: string) =>
@@ -64,10 +68,30 @@ async function main(running: Running): Promise<void> {
     idempotencyLeaseMs: config.idempotencyLeaseMs,
   });
   await running.app.listen(config.httpPort, '0.0.0.0');
-  log('info', `listening on http://localhost:${config.httpPort} (OpenAPI at /docs, health at /health/live and /health/ready)`);
+  log('info', `command API on http://localhost:${config.httpPort} (OpenAPI at /docs, health at /health/live and /health/ready)`);
+
+  // The projector migrates the read models, then follows the log from its checkpoints.
+  running.projector = createProjector({ store: running.store, url: running.database.url });
+  await running.projector.start();
+  const store = running.store;
+  running.readApi = await createReadApiApp({
+    pool: running.pool,
+    apiKeys: keys.records,
+    rateLimit: config.rateLimit,
+    logLevel: config.logLevel,
+    // The withdrawals projection writes the review queue in its own transaction.
+    readModelProjections: { balances: 'balances', journal: 'journal', withdrawals: 'withdrawals', reviewQueue: 'withdrawals' },
+    projections: ['balances', 'journal', 'withdrawals'],
+    headPosition: () => store.headPosition(),
+  });
+  const readPort = config.httpPort === 0 ? 0 : config.httpPort + 1;
+  await running.readApi.listen(readPort, '0.0.0.0');
+  log('info', `read API on http://localhost:${readPort} (OpenAPI at /docs, metrics at /metrics)`);
 }
 
 async function stop(running: Running): Promise<void> {
+  await running.readApi?.close().catch(() => undefined);
+  await running.projector?.stop().catch(() => undefined);
   await running.app?.close().catch(() => undefined);
   await running.pool?.end().catch(() => undefined);
   await running.store?.close().catch(() => undefined);
