@@ -79,9 +79,6 @@ async function main(running: Running): Promise<void> {
     apiKeys: keys.records,
     rateLimit: config.rateLimit,
     logLevel: config.logLevel,
-    // The withdrawals projection writes the review queue in its own transaction.
-    readModelProjections: { balances: 'balances', journal: 'journal', withdrawals: 'withdrawals', reviewQueue: 'withdrawals' },
-    projections: ['balances', 'journal', 'withdrawals'],
     headPosition: () => store.headPosition(),
   });
   const readPort = config.httpPort === 0 ? 0 : config.httpPort + 1;

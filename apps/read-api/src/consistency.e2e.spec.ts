@@ -78,10 +78,10 @@ describe('minPosition', () => {
   });
 
   it('a projection without a checkpoint is behind any position, and says position null', async () => {
-    await api.pool.query(`delete from read_models.projection_checkpoints where projection = 'review_queue'`);
+    await api.pool.query(`delete from read_models.projection_checkpoints where projection = 'withdrawals'`);
     const answer = await get(api, '/v1/review-queue?minPosition=0');
     expect(answer.status).toBe(503);
-    expect(answer.body.error).toMatchObject({ code: 'projection_behind', details: { minPosition: '0', position: null, projection: 'review_queue' } });
+    expect(answer.body.error).toMatchObject({ code: 'projection_behind', details: { minPosition: '0', position: null, projection: 'withdrawals' } });
   });
 
   it('each read waits for its own projection: a lagging journal holds entries but not balances', async () => {
@@ -106,7 +106,6 @@ describe('minPosition', () => {
     await seedWithdrawal(api.pool, { withdrawalId, accountId: 'acc-1', requestedAt: '2026-11-23T10:00:00Z', position: '120' });
     await seedReview(api.pool, { withdrawalId, requestedAt: '2026-11-23T10:00:00Z', position: '120' });
     await setCheckpoint(api.pool, 'withdrawals', 120);
-    await setCheckpoint(api.pool, 'review_queue', 125);
     const [one, list, queue] = await waiting;
     expect([one.status, one.body.withdrawalId]).toEqual([200, withdrawalId]);
     expect(list.status).toBe(200);

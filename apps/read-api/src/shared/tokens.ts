@@ -16,7 +16,8 @@ export const DEFAULT_READ_MODEL_PROJECTIONS: Readonly<ReadModelProjections> = {
   balances: 'balances',
   journal: 'journal',
   withdrawals: 'withdrawals',
-  reviewQueue: 'review_queue',
+  // The withdrawals projection writes the review queue in the same transaction, under its checkpoint.
+  reviewQueue: 'withdrawals',
 };
 
 /** The options of createReadApiApp after defaults, shared by the controllers. */
