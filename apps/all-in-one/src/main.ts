@@ -57,6 +57,8 @@ async function main(running: Running): Promise<void> {
   });
   log('info', config.eventStoreUrl ? 'event store: EventStoreDB' : 'event store: PostgreSQL');
   running.pool = new Pool({ connectionString: running.database.url, max: 10, application_name: 'ledger-api' });
+  // An idle client whose connection drops must not kill the process; the next query reconnects.
+  running.pool.on('error', (error) => log('info', `idle database connection lost: ${error.message}`));
 
   running.app = await createLedgerApiApp({
     store: running.store,

@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     eventStoreTimeoutMs: config.eventStoreTimeoutMs,
   });
   const pool = new Pool({ connectionString: database.url, max: 10, application_name: 'ledger-api' });
+  // pg emits 'error' when an idle client's connection drops (a restart, a failover); without a
+  // listener that would kill the process. The next query reconnects.
+  pool.on('error', (error) => process.stderr.write(`idle database connection lost: ${error.message}\n`));
   const app = await createLedgerApiApp({
     store,
     pool,

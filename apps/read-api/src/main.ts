@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     eventStoreTimeoutMs: config.eventStoreTimeoutMs,
   });
   const pool = new Pool({ connectionString: database.url, max: poolSize, application_name: 'read-api' });
+  // pg emits 'error' when an idle client's connection drops (a restart, a failover); without a
+  // listener that would kill the process. The next query reconnects.
+  pool.on('error', (error) => process.stderr.write(`idle database connection lost: ${error.message}\n`));
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const metricsRegistry = new Registry();

@@ -21,6 +21,8 @@ export async function startLedgerApi(overrides: Partial<LedgerApiAppOptions> = {
   const database = await createTestDatabase('ledger_api');
   const store = await PostgresEventStore.create({ connectionString: database.url, poolSize: 20 });
   const pool = new Pool({ connectionString: database.url, max: 20 });
+  // An idle client cut by the server must not crash the run; the next query reconnects.
+  pool.on('error', () => undefined);
   const make = (id: string, scopes: Scope[]) => createApiKeyRecord(id, scopes);
   const writer = make('writer', ['ledger:write']);
   const reader = make('reader', ['ledger:read']);

@@ -36,6 +36,8 @@ export async function startReadApi(overrides: Partial<ReadApiAppOptions> = {}): 
   const database = await createTestDatabase('read_api');
   await migrate(database.url);
   const pool = new Pool({ connectionString: database.url, max: 20 });
+  // An idle client cut by the server must not crash the run; the next query reconnects.
+  pool.on('error', () => undefined);
   const make = (id: string, scopes: Scope[]) => createApiKeyRecord(id, scopes);
   const reader = make('reader', ['ledger:read']);
   const writer = make('writer', ['ledger:write']);

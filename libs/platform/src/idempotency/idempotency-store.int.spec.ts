@@ -17,6 +17,8 @@ describe('IdempotencyStore', () => {
   beforeAll(async () => {
     database = await createTestDatabase('idempotency_store');
     pool = new Pool({ connectionString: database.url, max: 24 });
+    // An idle client cut by the server must not crash the run; the next query reconnects.
+    pool.on('error', () => undefined);
     // Several starters at once: the advisory lock lets one migrate and the others find it done.
     await Promise.all([migrateIdempotency(pool), migrateIdempotency(pool), migrateIdempotency(pool)]);
     store = new IdempotencyStore(pool);

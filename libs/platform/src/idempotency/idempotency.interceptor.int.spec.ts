@@ -312,6 +312,8 @@ describe('IdempotencyModule options', () => {
   beforeAll(async () => {
     database = await createTestDatabase('idempotency_options');
     pool = new Pool({ connectionString: database.url });
+    // An idle client cut by the server must not crash the run; the next query reconnects.
+    pool.on('error', () => undefined);
     const started = await startApp({
       pool,
       allowAnonymous: true,

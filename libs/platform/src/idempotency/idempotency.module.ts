@@ -115,7 +115,7 @@ export class IdempotencyModule {
           provide: IDEMPOTENCY_POOL,
           useFactory: (raw: IdempotencyModuleOptions): PoolHandle =>
             typeof raw.pool === 'string'
-              ? { pool: new Pool({ connectionString: raw.pool }), owned: true }
+              ? { pool: ownedPool(raw.pool), owned: true }
               : { pool: raw.pool, owned: false },
           inject: [IDEMPOTENCY_MODULE_OPTIONS],
         },
@@ -131,4 +131,11 @@ export class IdempotencyModule {
       exports: [IdempotencyStore, IdempotencyInterceptor, IDEMPOTENCY_OPTIONS],
     };
   }
+}
+
+/** A pool of our own; an idle client cut by the server must not crash the process. */
+function ownedPool(connectionString: string): Pool {
+  const pool = new Pool({ connectionString });
+  pool.on('error', () => undefined);
+  return pool;
 }
