@@ -1,28 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createApiKeyRecord } from '@ledger/platform';
 import { createReadModelsDataSource, migrateReadModels } from '@ledger/read-models';
+import { startCompiledApp, warmThenMeasure, type AutocannonResult, type RunningApp } from '../lib/http-app';
 import type { BenchRecord } from '../lib/report';
 import type { Scenario, ScenarioContext } from '../lib/scenario';
 import { withClient } from '../lib/server';
-
-// autocannon ships no types; this is the part of its API the scenario uses.
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; max: number };
-  '2xx': number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
 
 const ACCOUNTS = 1_000;
 // Little's law: 16 requests in flight at 5,000/s is 3.2 ms each on average, which leaves
@@ -101,57 +82,11 @@ async function seedBalances(context: ScenarioContext, count: number): Promise<st
   return ids;
 }
 
-interface RunningApi {
-  baseUrl: string;
-  stop(): Promise<void>;
+function startReadApi(context: ScenarioContext): Promise<RunningApp> {
+  return startCompiledApp('read-api', context, { API_KEYS: JSON.stringify([record]), READ_API_POOL_SIZE: String(CONNECTIONS) });
 }
 
-async function startReadApi(context: ScenarioContext): Promise<RunningApi> {
-  const main = join(__dirname, '..', '..', 'apps', 'read-api', 'src', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      DATABASE_URL: context.database.url,
-      API_KEYS: JSON.stringify([record]),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      READ_API_POOL_SIZE: String(CONNECTIONS),
-      NODE_ENV: 'production',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /\{"listening":(\d+)\}/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`read-api exited with ${code}: ${stderr}`)));
-  });
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function load(context: ScenarioContext, baseUrl: string, pickAccount: () => string): Promise<AutocannonResult> {
+function load(context: ScenarioContext, baseUrl: string, pickAccount: () => string): Promise<AutocannonResult> {
   const headers = { authorization: `Bearer ${key}` };
-  const options = (seconds: number) => ({
-    url: baseUrl,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [{ setupRequest: (raw: AutocannonRequest) => ({ ...raw, method: 'GET', headers, path: `/v1/accounts/${pickAccount()}/balance` }) }],
-  });
-  await autocannon(options(Math.max(1, Math.round(context.timing.warmupMs / 1_000))));
-  return autocannon(options(Math.max(1, Math.round(context.timing.measureMs / 1_000))));
+  return warmThenMeasure(context, baseUrl, CONNECTIONS, () => ({ method: 'GET', headers, path: `/v1/accounts/${pickAccount()}/balance` }));
 }

@@ -1,28 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { createApiKeyRecord } from '@ledger/platform';
 import type { BenchRecord } from '../lib/report';
+import { startCompiledApp, warmThenMeasure, type AutocannonRequest, type RunningApp } from '../lib/http-app';
 import type { Scenario, ScenarioContext } from '../lib/scenario';
-
-// autocannon ships no types; this is the part of its API the scenario uses.
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; max: number };
-  '2xx': number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
 
 const ACCOUNTS = 1_000;
 const CONNECTIONS = 32;
@@ -47,7 +27,7 @@ export const httpWithdrawals: Scenario = {
     const api = await startApi(context);
     try {
       const accounts = await openAccounts(api.baseUrl, ACCOUNTS);
-      const result = await load(context, api.baseUrl, CONNECTIONS, () => accounts[Math.floor(Math.random() * accounts.length)]!);
+      const result = await warmThenMeasure(context, api.baseUrl, CONNECTIONS, withdrawals(() => accounts[Math.floor(Math.random() * accounts.length)]!));
       const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
       context.log(`http-withdrawals: ${perSecond}/s, p99 ${result.latency.p99} ms`);
       return [
@@ -87,7 +67,7 @@ export const httpHotAccount: Scenario = {
     const api = await startApi(context);
     try {
       const [account] = await openAccounts(api.baseUrl, 1);
-      const result = await load(context, api.baseUrl, HOT_CONNECTIONS, () => account!);
+      const result = await warmThenMeasure(context, api.baseUrl, HOT_CONNECTIONS, withdrawals(() => account!));
       const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
       context.log(`http-hot-account: ${perSecond}/s, p99 ${result.latency.p99} ms`);
       return [
@@ -112,47 +92,6 @@ export const httpHotAccount: Scenario = {
   },
 };
 
-interface RunningApi {
-  baseUrl: string;
-  stop(): Promise<void>;
-}
-
-async function startApi(context: ScenarioContext): Promise<RunningApi> {
-  const main = join(__dirname, '..', '..', 'apps', 'ledger-api', 'src', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      DATABASE_URL: context.database.url,
-      API_KEYS: JSON.stringify([record]),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      NODE_ENV: 'production',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /\{"listening":(\d+)\}/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`ledger-api exited with ${code}: ${stderr}`)));
-  });
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 /** Opens and funds accounts through the API, 32 at a time. */
 async function openAccounts(baseUrl: string, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, () => `bench-${randomUUID()}`);
@@ -176,24 +115,15 @@ async function call(baseUrl: string, path: string, body: unknown, expected: numb
   if (response.status !== expected) throw new Error(`${path}: ${response.status} ${await response.text()}`);
 }
 
-async function load(
-  context: ScenarioContext,
-  baseUrl: string,
-  connections: number,
-  pickAccount: () => string,
-): Promise<AutocannonResult> {
-  const request = (): AutocannonRequest => ({
+function withdrawals(pickAccount: () => string): () => AutocannonRequest {
+  return () => ({
     method: 'POST',
     path: '/v1/withdrawals',
     headers: { authorization: `Bearer ${key}`, 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
     body: JSON.stringify({ accountId: pickAccount(), amount: '100', currency: 'EUR', destination }),
   });
-  const options = (seconds: number) => ({
-    url: baseUrl,
-    connections,
-    duration: seconds,
-    requests: [{ setupRequest: (raw: AutocannonRequest) => ({ ...raw, ...request() }) }],
-  });
-  await autocannon(options(Math.max(1, Math.round(context.timing.warmupMs / 1_000))));
-  return autocannon(options(Math.max(1, Math.round(context.timing.measureMs / 1_000))));
+}
+
+function startApi(context: ScenarioContext): Promise<RunningApp> {
+  return startCompiledApp('ledger-api', context, { API_KEYS: JSON.stringify([record]) });
 }
