@@ -33,6 +33,7 @@ export const REJECTION_CODES = [
   'review_decision_not_allowed',
   'provider_reference_mismatch',
   'attempt_not_initiated',
+  'payout_attempts_exhausted',
   // Shape of command data the HTTP layer should already have refused.
   'malformed_id',
   'malformed_channel',

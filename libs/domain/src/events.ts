@@ -230,6 +230,25 @@ export type Settled = DomainEvent<
   }
 >;
 
+/**
+ * One payout attempt ended without the provider holding the payout: it refused the request
+ * outright, or a status query after an unknown outcome found no payout under the attempt's
+ * idempotency key. Nothing was paid, so the withdrawal returns to `requested` and the process
+ * manager may try the next channel. The hold stays; no money moves.
+ */
+export type PayoutAttemptFailed = DomainEvent<
+  'PayoutAttemptFailed',
+  {
+    readonly withdrawalId: string;
+    readonly channel: string;
+    readonly attempt: number;
+    /** Machine-readable cause: `rejected`, `circuit_open`, `not_found_after_unknown`, ... */
+    readonly code: string;
+    readonly reason: string;
+    readonly failedAt: string;
+  }
+>;
+
 /** The provider definitely did not pay. The process manager turns this into `DebitReversed`. */
 export type PayoutFailed = DomainEvent<
   'PayoutFailed',
@@ -305,6 +324,7 @@ export type WithdrawalEvent =
   | PayoutInitiated
   | PayoutSubmitted
   | PayoutOutcomeUnknown
+  | PayoutAttemptFailed
   | Settled
   | PayoutFailed
   | WithdrawalCancelled
@@ -390,7 +410,45 @@ export type ReconciliationEvent = StatementImported | ItemMatched | DiscrepancyF
 // The whole catalogue
 // ---------------------------------------------------------------------------------------
 
-export type LedgerEvent = AccountEvent | WithdrawalEvent | ReconciliationEvent;
+// ---------------------------------------------------------------------------------------
+// Stream `callback-<callbackId>`: one verified provider callback, recorded as received. The
+// callback endpoint appends it (its signature already checked) and answers at once; the
+// payout process manager turns it into withdrawal commands. One stream per callback makes
+// the webhook-id dedupe an expected-revision check that no retention window can outlive.
+// ---------------------------------------------------------------------------------------
+
+/** What a provider callback reports about a payout. */
+export const PROVIDER_CALLBACK_TYPES = ['payout.processing', 'payout.settled', 'payout.failed', 'payout.returned'] as const;
+
+export type ProviderCallbackType = (typeof PROVIDER_CALLBACK_TYPES)[number];
+
+export type ProviderCallbackReceived = DomainEvent<
+  'ProviderCallbackReceived',
+  {
+    readonly channel: string;
+    /** The Standard Webhooks `webhook-id`: the provider's id for this message, the same on every retry. */
+    readonly webhookId: string;
+    readonly callbackType: ProviderCallbackType;
+    readonly withdrawalId: string;
+    readonly attempt: number;
+    readonly idempotencyKey: string;
+    readonly providerReference: string;
+    readonly amount: string;
+    readonly currency: string;
+    readonly reason: string | null;
+    /** When the provider says the reported thing happened. */
+    readonly occurredAt: string;
+    /** The `webhook-timestamp` of the delivery that was accepted. */
+    readonly sentAt: string;
+    readonly receivedAt: string;
+    /** SHA-256 (hex) of the raw body that was verified, for audit. */
+    readonly bodySha256: string;
+  }
+>;
+
+export type CallbackEvent = ProviderCallbackReceived;
+
+export type LedgerEvent = AccountEvent | WithdrawalEvent | ReconciliationEvent | CallbackEvent;
 
 export type LedgerEventType = LedgerEvent['type'];
 
@@ -413,6 +471,7 @@ export const EVENT_SCHEMA_VERSIONS: { readonly [Type in LedgerEventType]: number
   PayoutInitiated: 1,
   PayoutSubmitted: 1,
   PayoutOutcomeUnknown: 1,
+  PayoutAttemptFailed: 1,
   Settled: 1,
   PayoutFailed: 1,
   WithdrawalCancelled: 1,
@@ -423,6 +482,7 @@ export const EVENT_SCHEMA_VERSIONS: { readonly [Type in LedgerEventType]: number
   ItemMatched: 1,
   DiscrepancyFound: 1,
   DiscrepancyResolved: 1,
+  ProviderCallbackReceived: 1,
 });
 
 export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = Object.freeze(
@@ -445,6 +505,7 @@ const WITHDRAWAL_EVENT_TYPE_MAP: { readonly [Type in WithdrawalEvent['type']]: t
   PayoutInitiated: true,
   PayoutSubmitted: true,
   PayoutOutcomeUnknown: true,
+  PayoutAttemptFailed: true,
   Settled: true,
   PayoutFailed: true,
   WithdrawalCancelled: true,

@@ -14,14 +14,14 @@ import {
 const EVENT_TYPE_PATTERN = /^[A-Z][A-Za-z0-9]*(\.v[1-9][0-9]*)?$/;
 
 describe('the event catalogue', () => {
-  it('lists every event of the architecture, plus DebitReturned', () => {
+  it('lists every event of the architecture, plus DebitReturned, PayoutAttemptFailed and ProviderCallbackReceived (ADR 0008)', () => {
     expect([...LEDGER_EVENT_TYPES].sort()).toEqual(
       [
         'AccountOpened', 'FundsDeposited', 'WithdrawalRequested', 'Debited', 'DebitSettled', 'DebitReversed',
         'DebitReturned', 'AccountFrozen', 'AccountUnfrozen', 'PayoutInitiated', 'PayoutSubmitted',
         'PayoutOutcomeUnknown', 'Settled', 'PayoutFailed', 'WithdrawalCancelled', 'ManualReviewRequested',
         'ManualReviewResolved', 'PayoutReturned', 'StatementImported', 'ItemMatched', 'DiscrepancyFound',
-        'DiscrepancyResolved',
+        'DiscrepancyResolved', 'PayoutAttemptFailed', 'ProviderCallbackReceived',
       ].sort(),
     );
   });
@@ -37,7 +37,7 @@ describe('the event catalogue', () => {
     const both = ACCOUNT_EVENT_TYPES.filter((type) => (WITHDRAWAL_EVENT_TYPES as readonly string[]).includes(type));
     expect(both).toEqual([]);
     expect(ACCOUNT_EVENT_TYPES).toHaveLength(9);
-    expect(WITHDRAWAL_EVENT_TYPES).toHaveLength(9);
+    expect(WITHDRAWAL_EVENT_TYPES).toHaveLength(10);
   });
 
   it('recognises only catalogue names', () => {

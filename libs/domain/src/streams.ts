@@ -13,6 +13,7 @@ export const STREAM_CATEGORIES = {
   account: 'account',
   withdrawal: 'withdrawal',
   reconciliation: 'reconciliation',
+  callback: 'callback',
 } as const;
 
 export type StreamCategory = (typeof STREAM_CATEGORIES)[keyof typeof STREAM_CATEGORIES];
@@ -42,6 +43,12 @@ export function reconciliationStream(channel: string, statementDate: string): st
     });
   }
   return `${STREAM_CATEGORIES.reconciliation}-${channel}-${statementDate}`;
+}
+
+/** `callback-<callbackId>`: one provider callback as received (`callbackId` is derived from channel and webhook-id). */
+export function callbackStream(callbackId: string): string {
+  requireId(callbackId, 'callbackId');
+  return `${STREAM_CATEGORIES.callback}-${callbackId}`;
 }
 
 /** Splits a stream name at its first dash, or returns null when it is not a stream name. */

@@ -56,6 +56,13 @@ import { isReviewDecision, type ReviewDecision, type WithdrawalStatus } from './
  * settlement or return of one contradicts the operator and is `illegal_transition`.
  */
 
+/**
+ * Attempts that may fail without paying before a person must look (ARCHITECTURE.md §6:
+ * "after three failed attempts the withdrawal goes to manual review"). A `retry` review
+ * decision starts a new count.
+ */
+export const MAX_AUTOMATIC_PAYOUT_ATTEMPTS = 3;
+
 // ---------------------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------------------
@@ -81,6 +88,15 @@ export type RecordPayoutSubmitted = DomainCommand<
 export type RecordOutcomeUnknown = DomainCommand<
   'RecordOutcomeUnknown',
   { readonly attempt: number; readonly reason: string }
+>;
+
+/**
+ * The attempt ended without the provider holding the payout (refused, or not found by a
+ * status query). Only the process manager sends it, and only with that proof in hand.
+ */
+export type RecordPayoutAttemptFailed = DomainCommand<
+  'RecordPayoutAttemptFailed',
+  { readonly attempt: number; readonly code: string; readonly reason: string }
 >;
 
 export type RecordSettlement = DomainCommand<
@@ -115,6 +131,7 @@ export type WithdrawalCommand =
   | InitiatePayout
   | RecordPayoutSubmitted
   | RecordOutcomeUnknown
+  | RecordPayoutAttemptFailed
   | RecordSettlement
   | RecordPayoutFailure
   | CancelWithdrawal
@@ -138,8 +155,10 @@ export interface WithdrawalState extends WithdrawalStatusTrack {
   readonly facts: WithdrawalFacts | null;
   /** The number of the latest payout attempt; 0 before the first. */
   readonly attempt: number;
-  /** Attempts 1..attemptsSuperseded were abandoned by a `retry` review decision. */
+  /** Attempts 1..attemptsSuperseded were abandoned: failed without paying, or by a `retry` review decision. */
   readonly attemptsSuperseded: number;
+  /** `PayoutAttemptFailed` events since the stream began or the last `retry` review decision. */
+  readonly attemptsFailed: number;
   /** The channel of the latest attempt. */
   readonly channel: string | null;
   /** The provider's name for the latest attempt, once known. */
@@ -154,6 +173,7 @@ export function initialWithdrawalState(): WithdrawalState {
     facts: null,
     attempt: 0,
     attemptsSuperseded: 0,
+    attemptsFailed: 0,
     channel: null,
     providerReference: null,
     reviewFromStatus: null,
@@ -179,6 +199,8 @@ export function decideWithdrawal(command: WithdrawalCommand, state: WithdrawalSt
         data: { ...live, reason: command.data.reason, detectedAt: now },
       }));
     }
+    case 'RecordPayoutAttemptFailed':
+      return recordPayoutAttemptFailed(command, state);
     case 'RecordSettlement': {
       const { providerReference } = command.data;
       if (providerReference !== null) requireText(providerReference, 'providerReference');
@@ -222,6 +244,13 @@ function initiatePayout(command: InitiatePayout, state: WithdrawalState): Withdr
   requireChannel(channel);
   requireDestination(destination);
   if (state.status !== 'requested') throw illegalTransition(state.status, 'processing');
+  if (state.attemptsFailed >= MAX_AUTOMATIC_PAYOUT_ATTEMPTS) {
+    throw new DomainRejection(
+      'payout_attempts_exhausted',
+      `${state.attemptsFailed} payout attempts failed; a person must review the withdrawal before the next`,
+      { attemptsFailed: state.attemptsFailed, attemptLatest: state.attempt },
+    );
+  }
   return [
     {
       type: 'PayoutInitiated',
@@ -259,6 +288,21 @@ function recordPayoutSubmitted(command: RecordPayoutSubmitted, state: Withdrawal
     throw illegalTransition(state.status, 'processing');
   }
   return [];
+}
+
+/**
+ * An attempt that failed without paying. Stale when the attempt was already superseded or the
+ * same failure was recorded; a contradiction when the attempt reached an outcome (settled,
+ * failed) or is in review, because then "not paid" is no longer ours to conclude.
+ */
+function recordPayoutAttemptFailed(command: RecordPayoutAttemptFailed, state: WithdrawalState): WithdrawalEvent[] {
+  const { attempt, code, reason } = command.data;
+  requireText(code, 'code');
+  requireText(reason, 'reason');
+  const live = requireLiveAttempt(state, 'requested', attempt);
+  if (live === 'superseded') return [];
+  if (state.status !== 'processing' && state.status !== 'unknown') throw illegalTransition(state.status, 'requested');
+  return [{ type: 'PayoutAttemptFailed', data: { ...live, code, reason, failedAt: command.metadata.now } }];
 }
 
 /** What every provider-fact event repeats about the attempt it reports. */
@@ -508,6 +552,14 @@ export function evolveWithdrawal(state: WithdrawalState, event: WithdrawalEvent)
       return { ...state, providerReference: event.data.providerReference };
     case 'PayoutOutcomeUnknown':
       return moveTo(state, event, 'unknown');
+    case 'PayoutAttemptFailed':
+      if (event.data.attempt !== state.attempt) throw corrupt(event, `attempt ${state.attempt} is the live one`);
+      return {
+        ...moveTo(state, event, 'requested'),
+        attemptsSuperseded: event.data.attempt,
+        attemptsFailed: state.attemptsFailed + 1,
+        providerReference: null,
+      };
     case 'Settled':
       return {
         ...moveTo(state, event, 'settled'),
@@ -526,7 +578,7 @@ export function evolveWithdrawal(state: WithdrawalState, event: WithdrawalEvent)
       }
       const resolved = { ...moveTo(state, event, event.data.toStatus), reviewFromStatus: null };
       return event.data.decision === 'retry'
-        ? { ...resolved, attemptsSuperseded: state.attempt, providerReference: null }
+        ? { ...resolved, attemptsSuperseded: state.attempt, attemptsFailed: 0, providerReference: null }
         : resolved;
     }
     case 'PayoutReturned':
@@ -636,6 +688,7 @@ export function holdCommandForWithdrawalEvent(
     case 'PayoutInitiated':
     case 'PayoutSubmitted':
     case 'PayoutOutcomeUnknown':
+    case 'PayoutAttemptFailed':
     case 'ManualReviewRequested':
       return null;
     default:

@@ -2,6 +2,7 @@ import { foldEvents } from './decider';
 import { DomainRejection, InvariantViolation, type RejectionCode } from './errors';
 import type {
   ManualReviewRequested,
+  PayoutAttemptFailed,
   PayoutFailed,
   PayoutInitiated,
   PayoutDestination,
@@ -102,6 +103,15 @@ const submit = (attempt = 1, providerReference = 'prov-1'): WithdrawalCommand =>
   data: { attempt, providerReference },
   metadata,
 });
+const attemptFailed = (attempt = 1, code = 'rejected'): WithdrawalCommand => ({
+  type: 'RecordPayoutAttemptFailed',
+  data: { attempt, code, reason: 'the provider refused the payout' },
+  metadata,
+});
+const attemptFailedEvent = (attempt = 1, channel = 'sandbox', code = 'rejected'): PayoutAttemptFailed => ({
+  type: 'PayoutAttemptFailed',
+  data: { withdrawalId: 'wd-1', channel, attempt, code, reason: 'the provider refused the payout', failedAt: NOW },
+});
 const timeout = (attempt = 1): WithdrawalCommand => ({
   type: 'RecordOutcomeUnknown',
   data: { attempt, reason: 'timeout after 30s' },
@@ -160,6 +170,7 @@ const COMMANDS = {
   initiate: { command: initiate(), to: 'processing' },
   submit: { command: submit(), to: 'processing' },
   timeout: { command: timeout(), to: 'unknown' },
+  attemptFailed: { command: attemptFailed(), to: 'requested' },
   settle: { command: settle(), to: 'settled' },
   fail: { command: fail(), to: 'failed' },
   cancel: { command: cancel(), to: 'cancelled' },
@@ -182,6 +193,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'emit',
     submit: 'attempt_not_initiated',
     timeout: 'attempt_not_initiated',
+    attemptFailed: 'attempt_not_initiated',
     settle: 'attempt_not_initiated',
     fail: 'attempt_not_initiated',
     cancel: 'emit',
@@ -195,6 +207,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'emit',
     timeout: 'emit',
+    attemptFailed: 'emit',
     settle: 'emit',
     fail: 'emit',
     cancel: 'withdrawal_not_cancellable',
@@ -208,6 +221,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'ignore',
     timeout: 'ignore',
+    attemptFailed: 'emit',
     settle: 'emit',
     fail: 'emit',
     cancel: 'withdrawal_not_cancellable',
@@ -221,6 +235,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'ignore',
     timeout: 'ignore',
+    attemptFailed: 'illegal_transition',
     settle: 'ignore',
     fail: 'illegal_transition',
     cancel: 'withdrawal_not_cancellable',
@@ -234,6 +249,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'ignore',
     timeout: 'ignore',
+    attemptFailed: 'illegal_transition',
     settle: 'illegal_transition',
     fail: 'ignore',
     cancel: 'withdrawal_not_cancellable',
@@ -247,6 +263,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'attempt_not_initiated',
     timeout: 'attempt_not_initiated',
+    attemptFailed: 'attempt_not_initiated',
     settle: 'attempt_not_initiated',
     fail: 'attempt_not_initiated',
     cancel: 'withdrawal_not_cancellable',
@@ -260,6 +277,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'ignore',
     timeout: 'ignore',
+    attemptFailed: 'illegal_transition',
     settle: 'ignore',
     fail: 'illegal_transition',
     cancel: 'withdrawal_not_cancellable',
@@ -273,6 +291,7 @@ const EXPECTED: { readonly [Status in keyof typeof HISTORIES]: { readonly [Name 
     initiate: 'illegal_transition',
     submit: 'ignore',
     timeout: 'ignore',
+    attemptFailed: 'illegal_transition',
     settle: 'emit',
     fail: 'emit',
     cancel: 'withdrawal_not_cancellable',
@@ -423,6 +442,66 @@ describe('RecordOutcomeUnknown', () => {
     spec
       .given([initiated()])
       .when({ type: 'RecordOutcomeUnknown', data: { attempt: 1, reason: '' }, metadata })
+      .thenThrows('field_required', { field: 'reason' });
+  });
+});
+
+describe('RecordPayoutAttemptFailed', () => {
+  it('returns an attempt that did not pay to requested, so the next channel can be tried', () => {
+    const state = spec.given([initiated()]).when(attemptFailed()).then([attemptFailedEvent()]);
+    expect(state).toMatchObject({ status: 'requested', attempt: 1, attemptsSuperseded: 1, attemptsFailed: 1 });
+    spec
+      .given([initiated(), attemptFailedEvent()])
+      .when(initiate({ channel: 'backup' }))
+      .then([initiated(2, 'backup')]);
+  });
+
+  it('also ends an unknown attempt that a status query found absent', () => {
+    spec
+      .given([initiated(), outcomeUnknown])
+      .when(attemptFailed(1, 'not_found_after_unknown'))
+      .then([attemptFailedEvent(1, 'sandbox', 'not_found_after_unknown')]);
+  });
+
+  it('ignores a repeated failure of an attempt already given up', () => {
+    spec.given([initiated(), attemptFailedEvent()]).when(attemptFailed()).then([]);
+  });
+
+  it('stops after three failed attempts until a person decides, and a retry decision starts a new count', () => {
+    const three = [
+      initiated(1),
+      attemptFailedEvent(1),
+      initiated(2, 'backup'),
+      attemptFailedEvent(2, 'backup'),
+      initiated(3),
+      attemptFailedEvent(3),
+    ];
+    spec.given(three).when(initiate()).thenThrows('payout_attempts_exhausted', { attemptsFailed: 3 });
+    const reviewed = [...three, reviewRequested('requested'), resolvedEvent('retry', 'requested')];
+    spec.given(reviewed).when(initiate()).then([initiated(4)]);
+  });
+
+  it('refuses a settlement of an attempt that was given up: money may have moved twice', () => {
+    spec
+      .given([initiated(), attemptFailedEvent(), initiated(2, 'backup')])
+      .when(settle(1))
+      .thenThrows('illegal_transition', { to: 'settled', attempt: 1 });
+  });
+
+  it('ignores a late failure or acknowledgement of an attempt that was given up', () => {
+    const history = [initiated(), attemptFailedEvent(), initiated(2, 'backup')];
+    spec.given(history).when(fail(1)).then([]);
+    spec.given(history).when(submit(1)).then([]);
+  });
+
+  it('rejects blank codes and reasons', () => {
+    spec
+      .given([initiated()])
+      .when({ type: 'RecordPayoutAttemptFailed', data: { attempt: 1, code: '', reason: 'x' }, metadata })
+      .thenThrows('field_required', { field: 'code' });
+    spec
+      .given([initiated()])
+      .when({ type: 'RecordPayoutAttemptFailed', data: { attempt: 1, code: 'x', reason: ' ' }, metadata })
       .thenThrows('field_required', { field: 'reason' });
   });
 });

@@ -9,9 +9,17 @@ import type { ReviewDecision, WithdrawalStatus } from './withdrawal-status';
  *
  *   requested  -> processing -> settled -> returned -> reversed
  *                 processing -> failed   -> reversed
+ *                 processing | unknown -> requested   (an attempt failed without paying)
  *   requested  -> cancelled  -> reversed
  *                 processing -> unknown  -> settled | failed
  *   requested | processing | unknown -> manual_review -> requested (retry) | failed | settled
+ *
+ * An attempt that failed without the provider holding the payout (`PayoutAttemptFailed`:
+ * refused outright, or not found by a status query after a timeout) returns the withdrawal to
+ * `requested`, so the process manager can try the next channel. That is ARCHITECTURE.md's
+ * "failover only when the first is known not to have paid" as a transition. `failed` stays
+ * terminal: it means the provider took the payout and reported it failed, so the hold is
+ * released (`DebitReversed`) rather than paid out elsewhere.
  *
  * Manual review: only a withdrawal whose payout outcome is still open (requested, processing,
  * unknown) can enter review, because a review decides an outcome and the other statuses
@@ -27,8 +35,8 @@ import type { ReviewDecision, WithdrawalStatus } from './withdrawal-status';
 export const WITHDRAWAL_TRANSITIONS: { readonly [From in WithdrawalStatus]: readonly WithdrawalStatus[] } =
   Object.freeze({
     requested: Object.freeze(['processing', 'cancelled', 'manual_review'] as const),
-    processing: Object.freeze(['unknown', 'settled', 'failed', 'manual_review'] as const),
-    unknown: Object.freeze(['settled', 'failed', 'manual_review'] as const),
+    processing: Object.freeze(['unknown', 'settled', 'failed', 'requested', 'manual_review'] as const),
+    unknown: Object.freeze(['settled', 'failed', 'requested', 'manual_review'] as const),
     settled: Object.freeze(['returned'] as const),
     failed: Object.freeze(['reversed'] as const),
     cancelled: Object.freeze(['reversed'] as const),
@@ -101,6 +109,8 @@ export function withdrawalStatusAfter(event: LedgerEvent): WithdrawalStatus | nu
       return 'processing';
     case 'PayoutOutcomeUnknown':
       return 'unknown';
+    case 'PayoutAttemptFailed':
+      return 'requested';
     case 'Settled':
     case 'DebitSettled':
       return 'settled';
@@ -125,6 +135,7 @@ export function withdrawalStatusAfter(event: LedgerEvent): WithdrawalStatus | nu
     case 'ItemMatched':
     case 'DiscrepancyFound':
     case 'DiscrepancyResolved':
+    case 'ProviderCallbackReceived':
       return null;
     default:
       return assertNever(event, 'event type');

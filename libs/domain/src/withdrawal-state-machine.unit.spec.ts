@@ -27,6 +27,9 @@ const LEGAL_MOVES = new Set<string>([
   'processing>unknown',
   'unknown>settled',
   'unknown>failed',
+  // ADR 0008: an attempt known not to have paid returns to requested for the next channel.
+  'processing>requested',
+  'unknown>requested',
   'settled>returned',
   'returned>reversed',
   // Manual review: entered from any status whose outcome is open, left by a decision.
@@ -140,6 +143,7 @@ const STATUS_AFTER: { readonly [Type in LedgerEventType]: WithdrawalStatus | nul
   PayoutInitiated: 'processing',
   PayoutSubmitted: 'processing',
   PayoutOutcomeUnknown: 'unknown',
+  PayoutAttemptFailed: 'requested',
   Settled: 'settled',
   PayoutFailed: 'failed',
   WithdrawalCancelled: 'cancelled',
@@ -150,6 +154,7 @@ const STATUS_AFTER: { readonly [Type in LedgerEventType]: WithdrawalStatus | nul
   ItemMatched: null,
   DiscrepancyFound: null,
   DiscrepancyResolved: null,
+  ProviderCallbackReceived: null,
 };
 
 const sampleEvent = (type: LedgerEventType): LedgerEvent =>

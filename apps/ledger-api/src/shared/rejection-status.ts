@@ -35,6 +35,7 @@ export const REJECTION_HTTP_STATUS: Readonly<Record<RejectionCode, 400 | 404 | 4
   review_decision_not_allowed: 409,
   provider_reference_mismatch: 409,
   attempt_not_initiated: 409,
+  payout_attempts_exhausted: 409,
   malformed_id: 400,
   malformed_channel: 400,
   malformed_date: 400,
