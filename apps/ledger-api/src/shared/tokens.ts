@@ -11,7 +11,7 @@ import {
   type WithdrawalState,
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { StreamCommands } from './stream-commands';
+import { StreamCommands } from '@ledger/commands';
 
 /** Injection tokens of the command side. */
 export const EVENT_STORE = Symbol('EVENT_STORE');

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiError } from '@ledger/platform';
-import { eventIdFor } from '../shared/command-envelope';
+import { eventIdFor } from '@ledger/commands';
 import { AccountCommands, WithdrawalCommands } from '../shared/tokens';
 import { CancelWithdrawalCommand, RequestWithdrawalCommand } from './withdrawal.commands';
 import { WithdrawalIndex } from './withdrawal-index';
