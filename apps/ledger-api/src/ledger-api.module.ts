@@ -4,9 +4,9 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@ledger/event-store';
 import { AccountsController } from './accounts/accounts.controller';
 import { DepositFundsHandler, FreezeAccountHandler, OpenAccountHandler } from './accounts/account.handlers';
-import { AccountCommands, WithdrawalCommands } from './shared/tokens';
+import { AccountCommands, EVENT_STORE, WithdrawalCommands } from './shared/tokens';
 import { WithdrawalIndex } from './withdrawals/withdrawal-index';
-import { CancelWithdrawalHandler, RequestWithdrawalHandler } from './withdrawals/withdrawal.handlers';
+import { CancelWithdrawalHandler, RequestWithdrawalHandler, ResolveReviewHandler } from './withdrawals/withdrawal.handlers';
 import { WithdrawalsController } from './withdrawals/withdrawals.controller';
 
 export interface LedgerApiOptions {
@@ -27,6 +27,7 @@ export class LedgerApiModule implements OnModuleInit {
       imports: [CqrsModule.forRoot()],
       controllers: [AccountsController, WithdrawalsController],
       providers: [
+        { provide: EVENT_STORE, useValue: options.store },
         { provide: AccountCommands, useValue: new AccountCommands(options.store) },
         { provide: WithdrawalCommands, useValue: new WithdrawalCommands(options.store) },
         { provide: WithdrawalIndex, useValue: new WithdrawalIndex(options.pool) },
@@ -36,6 +37,7 @@ export class LedgerApiModule implements OnModuleInit {
         FreezeAccountHandler,
         RequestWithdrawalHandler,
         CancelWithdrawalHandler,
+        ResolveReviewHandler,
       ],
     };
   }

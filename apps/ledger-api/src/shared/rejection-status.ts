@@ -32,7 +32,9 @@ export const REJECTION_HTTP_STATUS: Readonly<Record<RejectionCode, 400 | 404 | 4
   withdrawal_not_cancellable: 409,
   withdrawal_not_in_review: 409,
   withdrawal_facts_mismatch: 409,
-  review_decision_not_allowed: 409,
+  // The withdrawal is in review, but the facts rule this decision out (`settled` with no
+  // attempt that could have paid): a business rule, like the money rules, not a state clash.
+  review_decision_not_allowed: 422,
   provider_reference_mismatch: 409,
   attempt_not_initiated: 409,
   payout_attempts_exhausted: 409,

@@ -1,4 +1,4 @@
-import type { PayoutDestination } from '@ledger/domain';
+import type { PayoutDestination, ReviewDecision } from '@ledger/domain';
 import type { CommandContext } from '../shared/command-context';
 
 export class RequestWithdrawalCommand {
@@ -17,6 +17,15 @@ export class RequestWithdrawalCommand {
 export class CancelWithdrawalCommand {
   constructor(
     readonly withdrawalId: string,
+    readonly reason: string,
+    readonly context: CommandContext,
+  ) {}
+}
+
+export class ResolveReviewCommand {
+  constructor(
+    readonly withdrawalId: string,
+    readonly decision: ReviewDecision,
     readonly reason: string,
     readonly context: CommandContext,
   ) {}

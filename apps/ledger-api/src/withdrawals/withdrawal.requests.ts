@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Equals, IsDefined, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
-import { CHANNEL_PATTERN } from '@ledger/domain';
+import { Equals, IsDefined, IsIn, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { CHANNEL_PATTERN, REVIEW_DECISIONS, type ReviewDecision, type WithdrawalStatus } from '@ledger/domain';
 import {
   ACCOUNT_NUMBER_PATTERN,
   BANK_CODE_PATTERN,
@@ -72,4 +72,28 @@ export class WithdrawalAcceptedResponse {
   @ApiProperty() withdrawalId!: string;
   @ApiProperty({ enum: ['requested', 'cancelled'] }) status!: 'requested' | 'cancelled';
   @ApiProperty() position!: string;
+}
+
+export class ReviewRequest {
+  @ApiProperty({
+    enum: REVIEW_DECISIONS,
+    description:
+      'retry: no attempt paid, start a new payout; fail: it will not be paid, the hold returns to available; settled: it was paid, the hold leaves the account.',
+  })
+  @IsIn(REVIEW_DECISIONS, { message: `decision must be one of ${REVIEW_DECISIONS.join(', ')}` })
+  decision!: ReviewDecision;
+
+  @ApiProperty({ description: 'Why, for the audit trail: 1 to 500 printable characters.', example: 'provider statement shows the payout paid' })
+  @IsString()
+  @Length(1, 500)
+  @Matches(PRINTABLE_TEXT, { message: 'reason must not contain control characters' })
+  reason!: string;
+}
+
+export class ReviewResolvedResponse {
+  @ApiProperty() withdrawalId!: string;
+  @ApiProperty({ enum: ['requested', 'failed', 'settled'], description: 'The status the decision moved the withdrawal to.' })
+  status!: WithdrawalStatus;
+  @ApiProperty({ description: 'Global position of the last event written: the money event when the decision moved money.' })
+  position!: string;
 }

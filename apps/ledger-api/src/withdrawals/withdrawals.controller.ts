@@ -5,8 +5,14 @@ import type { Request } from 'express';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { EntityIdPipe } from '../shared/entity-id.pipe';
-import { CancelWithdrawalCommand, RequestWithdrawalCommand } from './withdrawal.commands';
-import { CancelWithdrawalRequest, WithdrawalAcceptedResponse, WithdrawalRequest } from './withdrawal.requests';
+import { CancelWithdrawalCommand, RequestWithdrawalCommand, ResolveReviewCommand } from './withdrawal.commands';
+import {
+  CancelWithdrawalRequest,
+  ReviewRequest,
+  ReviewResolvedResponse,
+  WithdrawalAcceptedResponse,
+  WithdrawalRequest,
+} from './withdrawal.requests';
 
 @ApiTags('withdrawals')
 @ApiBearerAuth()
@@ -39,5 +45,25 @@ export class WithdrawalsController {
     return this.commands.execute(
       new CancelWithdrawalCommand(withdrawalId, body.reason ?? 'cancelled by the client', commandContext(request)),
     );
+  }
+
+  /**
+   * An operator resolves a withdrawal in manual review (scope `ops`). 200, not 202: the
+   * decision and its money consequence are both written when the answer leaves.
+   */
+  @Post(':id/review')
+  @HttpCode(200)
+  @RequireScopes('ops')
+  @Idempotent()
+  @ApiResponse({ status: 200, type: ReviewResolvedResponse })
+  @ApiResponse({ status: 404, description: 'withdrawal_not_found' })
+  @ApiResponse({ status: 409, description: 'withdrawal_not_in_review (also a second decision under a new Idempotency-Key)' })
+  @ApiResponse({ status: 422, description: 'review_decision_not_allowed (settled with no attempt that could have paid)' })
+  review(
+    @Param('id', EntityIdPipe) withdrawalId: string,
+    @Body() body: ReviewRequest,
+    @Req() request: Request,
+  ): Promise<ReviewResolvedResponse> {
+    return this.commands.execute(new ResolveReviewCommand(withdrawalId, body.decision, body.reason, commandContext(request)));
   }
 }
