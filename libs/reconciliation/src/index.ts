@@ -1,0 +1,2 @@
+/** Reconciliation of provider settlement statements against the ledger. */
+export {};
