@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioContext } from './scenario';
 
@@ -23,7 +24,23 @@ const autocannon = require('autocannon') as (options: Record<string, unknown>) =
 
 export interface RunningApp {
   baseUrl: string;
+  /** CPU seconds (user + system) the app's process has used so far, from /proc. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the name.
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**
@@ -32,12 +49,15 @@ export interface RunningApp {
  * logs stay at `warn` and rate limits out of the way, so the figures measure the ledger.
  */
 export async function startCompiledApp(
-  app: 'ledger-api' | 'read-api',
+  app: 'ledger-api' | 'read-api' | 'balance-roofline',
   context: ScenarioContext,
   env: Record<string, string>,
 ): Promise<RunningApp> {
-  const main = join(__dirname, '..', '..', 'apps', app, 'src', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  const main =
+    app === 'balance-roofline' ? join(__dirname, '..', 'apps', `${app}.js`) : join(__dirname, '..', '..', 'apps', app, 'src', 'main.js');
+  // BENCH_APP_NODE_ARGS passes flags to the app's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
       DATABASE_URL: context.database.url,
@@ -63,6 +83,7 @@ export async function startCompiledApp(
   });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     stop: () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
@@ -78,16 +99,22 @@ export async function startCompiledApp(
  */
 export async function warmThenMeasure(
   context: ScenarioContext,
-  baseUrl: string,
+  app: RunningApp,
   connections: number,
   request: () => AutocannonRequest,
-): Promise<AutocannonResult> {
+): Promise<AutocannonResult & { appCpuMsPerRequest: number }> {
   const options = (seconds: number) => ({
-    url: baseUrl,
+    url: app.baseUrl,
     connections,
     duration: seconds,
     requests: [{ setupRequest: (raw: AutocannonRequest) => ({ ...raw, ...request() }) }],
   });
   await autocannon(options(Math.max(1, Math.round(context.timing.warmupMs / 1_000))));
-  return autocannon(options(Math.max(1, Math.round(context.timing.measureMs / 1_000))));
+  const cpuBefore = app.cpuSeconds();
+  const result = await autocannon(options(Math.max(1, Math.round(context.timing.measureMs / 1_000))));
+  const answered = result['2xx'] + result.non2xx;
+  // The app's own CPU per answered request: robust to what else the machine is doing, so
+  // it shows where time goes when throughput is perturbed.
+  const appCpuMsPerRequest = answered > 0 ? Number((((app.cpuSeconds() - cpuBefore) * 1_000) / answered).toFixed(3)) : Number.NaN;
+  return { ...result, appCpuMsPerRequest };
 }

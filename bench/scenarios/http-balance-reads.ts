@@ -25,11 +25,22 @@ export const httpBalanceReads: Scenario = {
   inDefaultSuite: true,
   async run(context) {
     const accounts = await seedBalances(context, ACCOUNTS);
+    const pick = () => accounts[Math.floor(Math.random() * accounts.length)]!;
+    // The roofline first: a bare node:http server doing the same lookup, same connections.
+    const bare = await startCompiledApp('balance-roofline', context, { POOL_SIZE: String(CONNECTIONS) });
+    let roofline: AutocannonResult & { appCpuMsPerRequest: number };
+    try {
+      roofline = await load(context, bare, pick);
+    } finally {
+      await bare.stop();
+    }
+    const rooflinePerSecond = Math.round(roofline['2xx'] / (roofline.duration || context.timing.measureMs / 1_000));
+    context.log(`http-balance-reads: roofline (bare node:http + pg) ${rooflinePerSecond}/s, p99 ${roofline.latency.p99} ms`);
     const api = await startReadApi(context);
     try {
-      const result = await load(context, api.baseUrl, () => accounts[Math.floor(Math.random() * accounts.length)]!);
+      const result = await load(context, api, pick);
       const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
-      context.log(`http-balance-reads: ${perSecond}/s, p99 ${result.latency.p99} ms`);
+      context.log(`http-balance-reads: ${perSecond}/s, p99 ${result.latency.p99} ms (${(perSecond / rooflinePerSecond).toFixed(2)} x roofline), ${result.appCpuMsPerRequest} ms CPU per read vs ${roofline.appCpuMsPerRequest}`);
       return [
         {
           scenario: 'http-balance-reads',
@@ -41,6 +52,11 @@ export const httpBalanceReads: Scenario = {
           answered: result['2xx'],
           non_2xx: result.non2xx,
           errors: result.errors + result.timeouts,
+          app_cpu_ms_per_request: result.appCpuMsPerRequest,
+          roofline_reads_per_second: rooflinePerSecond,
+          roofline_cpu_ms_per_request: roofline.appCpuMsPerRequest,
+          roofline_latency_ms_p99: roofline.latency.p99,
+          ratio_to_roofline: Number((perSecond / rooflinePerSecond).toFixed(3)),
           target: TARGET,
           pass:
             result.non2xx === 0 &&
@@ -86,7 +102,7 @@ function startReadApi(context: ScenarioContext): Promise<RunningApp> {
   return startCompiledApp('read-api', context, { API_KEYS: JSON.stringify([record]), READ_API_POOL_SIZE: String(CONNECTIONS) });
 }
 
-function load(context: ScenarioContext, baseUrl: string, pickAccount: () => string): Promise<AutocannonResult> {
+function load(context: ScenarioContext, app: RunningApp, pickAccount: () => string): Promise<AutocannonResult & { appCpuMsPerRequest: number }> {
   const headers = { authorization: `Bearer ${key}` };
-  return warmThenMeasure(context, baseUrl, CONNECTIONS, () => ({ method: 'GET', headers, path: `/v1/accounts/${pickAccount()}/balance` }));
+  return warmThenMeasure(context, app, CONNECTIONS, () => ({ method: 'GET', headers, path: `/v1/accounts/${pickAccount()}/balance` }));
 }

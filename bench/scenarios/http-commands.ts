@@ -27,9 +27,9 @@ export const httpWithdrawals: Scenario = {
     const api = await startApi(context);
     try {
       const accounts = await openAccounts(api.baseUrl, ACCOUNTS);
-      const result = await warmThenMeasure(context, api.baseUrl, CONNECTIONS, withdrawals(() => accounts[Math.floor(Math.random() * accounts.length)]!));
+      const result = await warmThenMeasure(context, api, CONNECTIONS, withdrawals(() => accounts[Math.floor(Math.random() * accounts.length)]!));
       const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
-      context.log(`http-withdrawals: ${perSecond}/s, p99 ${result.latency.p99} ms`);
+      context.log(`http-withdrawals: ${perSecond}/s, p99 ${result.latency.p99} ms, ${result.appCpuMsPerRequest} ms API CPU per withdrawal`);
       return [
         {
           scenario: 'http-withdrawals',
@@ -41,6 +41,7 @@ export const httpWithdrawals: Scenario = {
           accepted: result['2xx'],
           non_2xx: result.non2xx,
           errors: result.errors + result.timeouts,
+          app_cpu_ms_per_request: result.appCpuMsPerRequest,
           target: WITHDRAWALS_TARGET,
           pass:
             result.non2xx === 0 &&
@@ -67,7 +68,7 @@ export const httpHotAccount: Scenario = {
     const api = await startApi(context);
     try {
       const [account] = await openAccounts(api.baseUrl, 1);
-      const result = await warmThenMeasure(context, api.baseUrl, HOT_CONNECTIONS, withdrawals(() => account!));
+      const result = await warmThenMeasure(context, api, HOT_CONNECTIONS, withdrawals(() => account!));
       const perSecond = Math.round(result['2xx'] / (result.duration || context.timing.measureMs / 1_000));
       context.log(`http-hot-account: ${perSecond}/s, p99 ${result.latency.p99} ms`);
       return [

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { HttpLogger } from 'pino-http';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ApiError } from './api-error';
 import { API_KEY_SECURITY } from './auth';
 import { bodyParserError } from './exception-filter';
-import { HTTP_LOGGER, onceHttpLogger } from './logging';
+import { HTTP_LOGGER, type RequestLogger } from './logging';
 import { requestContextMiddleware } from './request-context';
 import { createValidationPipe } from './validation';
 
@@ -51,18 +50,20 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions 
   // of anything added now: the limit, the 415 gate and the error mapping would never run.
   if (hasJsonParser(express)) throw new Error('configureHttpApp must run before app.init() or app.listen(), and only once');
 
-  let httpLogger: HttpLogger;
+  let httpLogger: RequestLogger;
   try {
-    httpLogger = express.get<symbol, HttpLogger>(HTTP_LOGGER);
+    httpLogger = express.get<symbol, RequestLogger>(HTTP_LOGGER);
   } catch {
     throw new Error('configureHttpApp needs PlatformHttpModule.forRoot(...) imported in the app module');
   }
   express.useLogger(express.get(PinoNestLogger));
   express.disable('x-powered-by');
+  // ETags would hash every JSON answer (SHA-1) for conditional GETs no client of ours makes.
+  express.set('etag', false);
   if (options.trustProxy !== undefined) express.set('trust proxy', options.trustProxy);
 
   express.use(requestContextMiddleware);
-  express.use(onceHttpLogger(httpLogger));
+  express.use(httpLogger);
   express.use(requireJsonBody);
   // Nest types `verify` away because its `rawBody: true` option installs one that does the
   // same as ours; passing ours keeps `req.rawBody` whether or not the app set that option.
