@@ -1,11 +1,14 @@
 import { HttpException, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'pg';
+import { Registry } from 'prom-client';
 import type { EventStore } from '@ledger/event-store';
+import { paymentMetrics } from '@ledger/payments';
 import {
   ApiError,
   configureHttpApp,
   currentRequestContext,
+  DEFAULT_BODY_LIMIT_BYTES,
   describeHttpException,
   IdempotencyModule,
   PlatformHttpModule,
@@ -13,9 +16,13 @@ import {
   type LoggerOptions,
   type RateLimitOptions,
 } from '@ledger/platform';
+import { useCallbackRawBody } from './callbacks/callback-body';
+import type { CallbackChannel } from './callbacks/callback-channels';
 import { HealthController } from './health.controller';
 import { LedgerApiModule } from './ledger-api.module';
 import { mapCommandError } from './shared/error-mapper';
+import { LedgerApiMetrics } from './shared/ledger-api-metrics';
+import { MetricsController } from './shared/metrics.controller';
 import { EVENT_STORE } from './shared/tokens';
 
 export interface LedgerApiAppOptions {
@@ -27,8 +34,23 @@ export interface LedgerApiAppOptions {
   logLevel?: string;
   logDestination?: LoggerOptions['destination'];
   withdrawalAmountLimits?: ReadonlyMap<string, bigint>;
+  /** Largest request body, callbacks included; 64 KiB by default. */
   bodyLimitBytes?: number;
   idempotencyLeaseMs?: number;
+  /**
+   * The payment channels whose callbacks `POST /v1/callbacks/{channel}` takes, each with its
+   * `verifyCallback`: `createPaymentChannels(loadPaymentChannels()).channels`, or the very
+   * channels the process manager uses when both run in one process. None by default, and
+   * then every callback is `404 channel_not_found`.
+   */
+  paymentChannels?: readonly CallbackChannel[];
+  /** Verified callbacks per channel (token bucket); 500/s with bursts of 1,000 by default. */
+  callbackRateLimit?: RateLimitOptions;
+  /**
+   * Where the metrics are registered (/metrics): the command API's own and the payment
+   * metrics (`ledger_callback_verification_failures_total`). A registry of its own by default.
+   */
+  metricsRegistry?: Registry;
 }
 
 /**
@@ -53,6 +75,8 @@ function describeError(error: unknown): { status: number; body: unknown } | unde
 @Module({})
 class LedgerApiRootModule {
   static create(options: LedgerApiAppOptions): DynamicModule {
+    const registry = options.metricsRegistry ?? new Registry();
+    const metrics = new LedgerApiMetrics(registry);
     return {
       module: LedgerApiRootModule,
       imports: [
@@ -70,10 +94,13 @@ class LedgerApiRootModule {
           errorFactory: (status, code, message, details) => new ApiError(status, code, message, details),
           describeError,
         }),
-        LedgerApiModule.forRoot(options),
+        LedgerApiModule.forRoot({ ...options, metrics, paymentMetrics: paymentMetrics(registry) }),
       ],
-      controllers: [HealthController],
-      providers: [{ provide: EVENT_STORE, useValue: options.store }],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: EVENT_STORE, useValue: options.store },
+        { provide: LedgerApiMetrics, useValue: metrics },
+      ],
     };
   }
 }
@@ -81,9 +108,17 @@ class LedgerApiRootModule {
 /** The command API as an HTTP application, ready for `listen`: used by every entry point and the e2e tests. */
 export async function createLedgerApiApp(options: LedgerApiAppOptions): Promise<INestApplication> {
   const app = await NestFactory.create(LedgerApiRootModule.create(options), { bodyParser: false, bufferLogs: true });
+  // First in the stack, so the duration covers body reading, authentication and rate limiting too.
+  app.use(app.get(LedgerApiMetrics).middleware);
+  // Before configureHttpApp, whose JSON parser would otherwise read callback bodies first.
+  useCallbackRawBody(app, options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES);
   configureHttpApp(app, {
     bodyLimitBytes: options.bodyLimitBytes,
-    swagger: { title: 'Ledger command API', version: '1', description: 'Accounts, deposits and withdrawals.' },
+    swagger: {
+      title: 'Ledger command API',
+      version: '1',
+      description: 'Accounts, deposits, withdrawals, manual review and provider callbacks.',
+    },
     shutdownHooks: false,
   });
   return app;

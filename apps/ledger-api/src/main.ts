@@ -1,16 +1,24 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectEventStore } from '@ledger/event-store';
+import { createPaymentChannels, loadPaymentChannels } from '@ledger/payments';
 import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase } from '@ledger/platform';
 import { createLedgerApiApp } from './ledger-api.app';
 
 /**
  * The command API on its own (ledger-api). Prints one JSON line `{"listening": port}` on
  * stdout once it accepts requests, so supervisors and tests can wait for it.
+ *
+ * Provider callbacks are taken for the channels in PAYMENT_CHANNELS (docs/payments.md);
+ * without it every callback is 404 channel_not_found. Only the channels' webhook secrets are
+ * used here: this process never calls a provider.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Read before anything starts, so a bad channel configuration stops the process at once.
+  const { channels } = createPaymentChannels(loadPaymentChannels(process.env));
   const keys = resolveApiKeys({
     env: process.env,
     production: config.production,
@@ -31,6 +39,8 @@ async function main(): Promise<void> {
   // pg emits 'error' when an idle client's connection drops (a restart, a failover); without a
   // listener that would kill the process. The next query reconnects.
   pool.on('error', (error) => process.stderr.write(`idle database connection lost: ${error.message}\n`));
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
   const app = await createLedgerApiApp({
     store,
     pool,
@@ -39,6 +49,8 @@ async function main(): Promise<void> {
     logLevel: config.logLevel,
     withdrawalAmountLimits: config.withdrawalAmountLimits,
     idempotencyLeaseMs: config.idempotencyLeaseMs,
+    paymentChannels: channels,
+    metricsRegistry,
   });
   await app.listen(config.httpPort, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
