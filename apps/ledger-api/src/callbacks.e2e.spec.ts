@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { callbackStream } from '@ledger/domain';
 import { generateWebhookSecret, unixSeconds } from '@ledger/payments';
@@ -275,6 +276,18 @@ describe('POST /v1/callbacks/{channel}', () => {
         expect(answer.status).toBe(413);
         expect(answer.body.error!.code).toBe('payload_too_large');
       });
+    });
+
+    it('a gzip Content-Encoding is undone before verification: the signature covers the payload', async () => {
+      const body = callbackPayload();
+      const answer = await deliver(api.baseUrl, 'sandbox', body, {
+        secrets: [secret],
+        sendBody: gzipSync(body),
+        headers: { 'content-encoding': 'gzip' },
+      });
+      expect(answer.status).toBe(200);
+      const [event] = await callbackEvents('sandbox', answer.webhookId);
+      expect((event!.data as { bodySha256: string }).bodySha256).toBe(createHash('sha256').update(body).digest('hex'));
     });
 
     it('a body that does not say it is JSON is 415, before anything is read', async () => {

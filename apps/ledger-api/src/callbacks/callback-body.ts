@@ -19,8 +19,17 @@ export function useCallbackRawBody(app: INestApplication, limitBytes: number): v
   (app as NestExpressApplication).useBodyParser('raw', { type: isCallbackRequest, limit: limitBytes });
 }
 
+// The platform's rule for a JSON body: `application/json` or a `+json` structured type.
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
+
+/**
+ * A callback route with a JSON body. Any other content type is left unread, for the
+ * platform's gate to answer 415 without reading a byte of it.
+ */
 function isCallbackRequest(req: IncomingMessage): boolean {
-  return req.url?.startsWith(CALLBACK_PATH_PREFIX) ?? false;
+  if (!(req.url?.startsWith(CALLBACK_PATH_PREFIX) ?? false)) return false;
+  const contentType = req.headers['content-type'];
+  return typeof contentType === 'string' && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase());
 }
 
 /** The raw bytes of a callback request; an empty body (none sent) is zero bytes. */
