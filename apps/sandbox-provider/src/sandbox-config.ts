@@ -6,8 +6,9 @@ import { ConfigError } from '@ledger/platform';
 /**
  * How the simulated provider behaves; every knob can change at runtime through
  * `PUT /admin/behaviour`. Rates are probabilities in [0, 1], drawn per payout from the seed
- * (see SeededRolls), and read when the decision is made, so a change applies to what is
- * decided after it.
+ * (see SeededRolls). A payout's fate (fails, is returned) and its settle delay are fixed when
+ * it is accepted; callback knobs apply to callbacks emitted after the change; `timeoutRate`
+ * and `unavailable` to requests that arrive after it.
  */
 export interface SandboxBehaviour {
   /** From acceptance to the payout settling or failing. */

@@ -121,6 +121,9 @@ interface PayoutState {
   delivering: boolean;
   /** An out-of-order `payout.processing`, released after the final callback. */
   deferred: CallbackRecord | undefined;
+  /** The payout's fate, drawn when it is accepted: knobs apply to the payouts accepted while they are set. */
+  readonly fails: boolean;
+  readonly returns: boolean;
 }
 
 const FAILURE_REASONS = ['beneficiary_account_closed', 'beneficiary_bank_rejected', 'invalid_account_number'] as const;
@@ -224,7 +227,14 @@ export class SandboxProvider {
       submissions: 1,
       timesPaid: 0,
     };
-    const state: PayoutState = { payout, outbox: [], delivering: false, deferred: undefined };
+    const state: PayoutState = {
+      payout,
+      outbox: [],
+      delivering: false,
+      deferred: undefined,
+      fails: this.rolls.chance(this.current.failureRate, idempotencyKey, 'fail'),
+      returns: this.rolls.chance(this.current.returnRate, idempotencyKey, 'return'),
+    };
     this.payouts.set(idempotencyKey, state);
     this.emit(state, 'payout.processing', payout.createdAt);
     this.scheduler.schedule(this.current.settleDelayMs, async () => this.settle(state));
@@ -315,7 +325,7 @@ export class SandboxProvider {
     const { payout } = state;
     if (payout.status !== 'pending') return;
     const now = this.config.clock();
-    if (this.rolls.chance(this.current.failureRate, payout.idempotencyKey, 'fail')) {
+    if (state.fails) {
       payout.status = 'failed';
       payout.failedAt = now;
       payout.reason = this.rolls.pick(FAILURE_REASONS, payout.idempotencyKey, 'fail_reason');
@@ -326,7 +336,7 @@ export class SandboxProvider {
     payout.settledAt = now;
     payout.timesPaid += 1;
     this.emit(state, 'payout.settled', now);
-    if (this.rolls.chance(this.current.returnRate, payout.idempotencyKey, 'return')) {
+    if (state.returns) {
       this.scheduler.schedule(this.current.returnDelayMs, async () => this.returnPayout(state));
     }
   }

@@ -185,11 +185,12 @@ export function checkPaymentChannelConfig(config: PaymentChannelConfig, at = `ch
 
 function parseChannel(entry: unknown, at: string): PaymentChannelConfig {
   if (!isObject(entry)) throw new ConfigError(`${at} must be an object`);
-  for (const field of Object.keys(entry)) {
-    if (!FIELDS.has(field)) throw new ConfigError(`${at} has an unknown field "${field}"; allowed: ${[...FIELDS].join(', ')}`);
-  }
+  // A name is no secret and makes the message findable in a long list; an overlong one is not echoed.
   const name = entry.name;
   const named = typeof name === 'string' && name.length <= 32 ? `${at} (${name})` : at;
+  for (const field of Object.keys(entry)) {
+    if (!FIELDS.has(field)) throw new ConfigError(`${named} has an unknown field "${field}"; allowed: ${[...FIELDS].join(', ')}`);
+  }
   for (const required of ['name', 'baseUrl', 'apiKey', 'webhookSecrets', 'currencies', 'minAmount', 'maxAmount']) {
     if (entry[required] === undefined) throw new ConfigError(`${named}.${required} is required`);
   }
