@@ -212,14 +212,14 @@ export class HttpPaymentChannel implements PaymentChannel {
     try {
       answer = await this.execute('submit', tries, 'POST', '/payouts', { body, idempotencyKey: request.idempotencyKey });
     } catch (error) {
-      if ((error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) && tries.mayHaveReached === 0) {
+      if (tries.mayHaveReached > 0) return { kind: 'unknown', reason: failureReason(error) };
+      // No try can have reached the provider: the circuit was open before the first one, or
+      // every try was refused before a byte was sent (connection refused, no such host).
+      if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
         return { kind: 'rejected', code: 'circuit_open', reason: `the circuit of channel ${this.name} is open; no request was sent` };
       }
-      if (error instanceof TransientProviderError && tries.mayHaveReached === 0) {
-        // Every try was refused before a byte was sent (connection refused, no such host).
-        return { kind: 'rejected', code: 'provider_unreachable', reason: error.message };
-      }
-      return { kind: 'unknown', reason: failureReason(error) };
+      const detail = error instanceof TransientProviderError ? error.message : failureReason(error);
+      return { kind: 'rejected', code: 'provider_unreachable', reason: `no request reached channel ${this.name}: ${detail}` };
     }
     return interpretSubmitAnswer(answer);
   }
