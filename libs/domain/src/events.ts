@@ -334,17 +334,36 @@ export type WithdrawalEvent =
 
 // ---------------------------------------------------------------------------------------
 // Stream `reconciliation-<channel>-<YYYY-MM-DD>`: matching a provider statement against the
-// ledger. Reconciliation records findings; it moves no money.
+// ledger. Reconciliation records findings; it moves no money. One import is one append:
+// `StatementImported`, then (when it replaces an earlier statement) a `DiscrepancyResolved`
+// closing each of that statement's open discrepancies, then one `ItemMatched` or
+// `DiscrepancyFound` per finding (docs/reconciliation.md). The fields beyond the first
+// catalogue draft (statementId on every event, line numbers, the ledger's side of each
+// comparison, supersession) were added before any writer existed, so they are version 1.
 // ---------------------------------------------------------------------------------------
+
+/** What a statement line says happened to a payout on the statement's date. */
+export const STATEMENT_LINE_STATUSES = ['settled', 'returned'] as const;
+
+export type StatementLineStatus = (typeof STATEMENT_LINE_STATUSES)[number];
 
 export type StatementImported = DomainEvent<
   'StatementImported',
   {
     readonly channel: string;
     readonly statementDate: string;
-    /** A digest of the imported file, so a second import of the same file is recognisable. */
+    /**
+     * SHA-256 (hex) of the statement's normalised content, so a second import of the same
+     * file is recognisable whatever its line endings or quoting.
+     */
     readonly statementId: string;
+    /** Statement lines (the header not counted). */
     readonly itemCount: number;
+    /** Findings of this import, by outcome: lines that matched, and discrepancies of every kind. */
+    readonly matchedCount: number;
+    readonly discrepancyCount: number;
+    /** The statement this one replaces (the stream's current one until now), or null for the first. */
+    readonly supersedes: string | null;
     readonly importedAt: string;
     readonly importedBy: string;
   }
@@ -355,9 +374,14 @@ export type ItemMatched = DomainEvent<
   {
     readonly channel: string;
     readonly statementDate: string;
+    readonly statementId: string;
+    /** `<first 16 hex digits of statementId>-L<line>`: unique in the stream across statements. */
     readonly itemId: string;
+    /** The line of the statement file (the header is line 1). */
+    readonly line: number;
     readonly withdrawalId: string;
     readonly providerReference: string | null;
+    readonly status: StatementLineStatus;
     readonly amount: string;
     readonly currency: CurrencyCode;
     readonly matchedAt: string;
@@ -370,6 +394,7 @@ export const DISCREPANCY_KINDS = [
   'amount_mismatch',
   'currency_mismatch',
   'status_mismatch',
+  'duplicate_line',
 ] as const;
 
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
@@ -379,19 +404,36 @@ export type DiscrepancyFound = DomainEvent<
   {
     readonly channel: string;
     readonly statementDate: string;
+    readonly statementId: string;
+    /** `<first 16 hex digits of statementId>-D<nnnn>`: unique in the stream across statements. */
     readonly discrepancyId: string;
     readonly kind: DiscrepancyKind;
-    /** The statement line, or null when the ledger has an item the statement lacks. */
+    /** The statement line's item id, or null when the ledger has an item the statement lacks. */
     readonly itemId: string | null;
+    /** The statement line (the header is line 1), or null when the statement lacks the item. */
+    readonly line: number | null;
     readonly withdrawalId: string | null;
     readonly providerReference: string | null;
     readonly amountStatement: string | null;
     readonly amountLedger: string | null;
+    /** The statement line's currency, or the ledger's when the statement lacks the item. */
     readonly currency: CurrencyCode | null;
+    /** The ledger's currency, or null when the ledger has no such payout. */
+    readonly currencyLedger: CurrencyCode | null;
+    readonly statusStatement: StatementLineStatus | null;
+    /** What the ledger says: its booking (`settled`, `returned`) or the withdrawal's status. */
+    readonly statusLedger: string | null;
+    /** A sentence for the operator: what was compared and where the other side is. */
+    readonly note: string;
     readonly foundAt: string;
   }
 >;
 
+/**
+ * A discrepancy is closed: by an operator with a reason (`supersededBy` null), or because a
+ * corrected statement replaced the one it was found in (`supersededBy` names the new
+ * statement, `resolvedBy` is who imported it).
+ */
 export type DiscrepancyResolved = DomainEvent<
   'DiscrepancyResolved',
   {
@@ -399,6 +441,7 @@ export type DiscrepancyResolved = DomainEvent<
     readonly statementDate: string;
     readonly discrepancyId: string;
     readonly resolution: string;
+    readonly supersededBy: string | null;
     readonly resolvedAt: string;
     readonly resolvedBy: string;
   }

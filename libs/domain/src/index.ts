@@ -22,3 +22,5 @@ export {
 export * from './withdrawal-state-machine';
 export * from './account-decider';
 export * from './withdrawal-decider';
+export * from './reconciliation-matching';
+export * from './reconciliation-decider';
