@@ -49,12 +49,12 @@ function processCpuSeconds(pid: number): number {
  * logs stay at `warn` and rate limits out of the way, so the figures measure the ledger.
  */
 export async function startCompiledApp(
-  app: 'ledger-api' | 'read-api' | 'balance-roofline',
+  app: 'ledger-api' | 'read-api' | 'balance-roofline' | 'nest-balance-floor',
   context: ScenarioContext,
   env: Record<string, string>,
 ): Promise<RunningApp> {
   const main =
-    app === 'balance-roofline' ? join(__dirname, '..', 'apps', `${app}.js`) : join(__dirname, '..', '..', 'apps', app, 'src', 'main.js');
+    app === 'balance-roofline' || app === 'nest-balance-floor' ? join(__dirname, '..', 'apps', `${app}.js`) : join(__dirname, '..', '..', 'apps', app, 'src', 'main.js');
   // BENCH_APP_NODE_ARGS passes flags to the app's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {

@@ -35,7 +35,17 @@ export const httpBalanceReads: Scenario = {
       await bare.stop();
     }
     const rooflinePerSecond = Math.round(roofline['2xx'] / (roofline.duration || context.timing.measureMs / 1_000));
-    context.log(`http-balance-reads: roofline (bare node:http + pg) ${rooflinePerSecond}/s, p99 ${roofline.latency.p99} ms`);
+    context.log(`http-balance-reads: roofline (bare node:http + pg) ${rooflinePerSecond}/s, p99 ${roofline.latency.p99} ms, ${roofline.appCpuMsPerRequest} ms CPU per read`);
+    // The framework floor: bare NestJS on Express doing the same lookup.
+    const nest = await startCompiledApp('nest-balance-floor', context, { POOL_SIZE: String(CONNECTIONS) });
+    let floor: AutocannonResult & { appCpuMsPerRequest: number };
+    try {
+      floor = await load(context, nest, pick);
+    } finally {
+      await nest.stop();
+    }
+    const floorPerSecond = Math.round(floor['2xx'] / (floor.duration || context.timing.measureMs / 1_000));
+    context.log(`http-balance-reads: framework floor (bare NestJS + Express + pg) ${floorPerSecond}/s, p99 ${floor.latency.p99} ms, ${floor.appCpuMsPerRequest} ms CPU per read`);
     const api = await startReadApi(context);
     try {
       const result = await load(context, api, pick);
@@ -53,6 +63,8 @@ export const httpBalanceReads: Scenario = {
           non_2xx: result.non2xx,
           errors: result.errors + result.timeouts,
           app_cpu_ms_per_request: result.appCpuMsPerRequest,
+          framework_floor_reads_per_second: floorPerSecond,
+          framework_floor_cpu_ms_per_request: floor.appCpuMsPerRequest,
           roofline_reads_per_second: rooflinePerSecond,
           roofline_cpu_ms_per_request: roofline.appCpuMsPerRequest,
           roofline_latency_ms_p99: roofline.latency.p99,

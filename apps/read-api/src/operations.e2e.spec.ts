@@ -79,6 +79,66 @@ describe('authentication and scopes', () => {
   });
 });
 
+describe('the HTTP platform on Fastify', () => {
+  it('writes one request line with the ids and the principal, and answers with the request id', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const logged = await startReadApi({ logLevel: 'info', logDestination: destination });
+    try {
+      await seedBalance(logged.pool, { accountId: 'acc-log', available: '5' });
+      const response = await fetch(`${logged.baseUrl}/v1/accounts/acc-log/balance`, {
+        headers: { authorization: `Bearer ${logged.keys.reader}`, 'x-correlation-id': 'corr-fastify-1' },
+      });
+      expect(response.status).toBe(200);
+      const requestId = response.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get('x-correlation-id')).toBe('corr-fastify-1');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const requestLines = lines.filter((line) => line.requestId === requestId && line.msg === 'request completed');
+      expect(requestLines).toHaveLength(1);
+      expect(requestLines[0]).toMatchObject({
+        level: 30,
+        correlationId: 'corr-fastify-1',
+        principal: 'api-key:reader',
+        req: { method: 'GET', url: '/v1/accounts/acc-log/balance', headers: { authorization: '[redacted]' } },
+        res: { statusCode: 200 },
+      });
+      expect(JSON.stringify(lines)).not.toContain(logged.keys.reader);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('refuses a body that is not JSON with 415, and malformed JSON with 400, in the error format', async () => {
+    const text = await fetch(`${api.baseUrl}/v1/review-queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.keys.reader}`, 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    expect(text.status).toBe(415);
+    expect(((await text.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+    const malformed = await fetch(`${api.baseUrl}/v1/review-queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.keys.reader}`, 'content-type': 'application/json' },
+      body: '{nope',
+    });
+    expect(malformed.status).toBe(400);
+    const body = (await malformed.json()) as { error: { code: string }; requestId: string };
+    expect(body.error.code).toBe('malformed_json');
+    expect(body.requestId).toBe(malformed.headers.get('x-request-id'));
+  });
+
+  it('refuses a body over the limit with 413 payload_too_large', async () => {
+    const response = await fetch(`${api.baseUrl}/v1/review-queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.keys.reader}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ padding: 'x'.repeat(70 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+});
+
 describe('health', () => {
   it('/health/live is public and 200', async () => {
     const answer = await get(api, '/health/live', null);

@@ -2,7 +2,14 @@ import { Inject, Module, type DynamicModule, type INestApplication, type OnModul
 import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { Registry } from 'prom-client';
-import { configureHttpApp, PlatformHttpModule, type ApiKeyRecord, type LoggerOptions, type RateLimitOptions } from '@ledger/platform';
+import {
+  configureHttpApp,
+  createFastifyAdapter,
+  PlatformHttpModule,
+  type ApiKeyRecord,
+  type LoggerOptions,
+  type RateLimitOptions,
+} from '@ledger/platform';
 import { AccountQueries } from './accounts/account.queries';
 import { AccountsController } from './accounts/accounts.controller';
 import { HealthController } from './health/health.controller';
@@ -120,12 +127,15 @@ class ReadApiRootModule implements OnModuleDestroy {
   }
 }
 
-/** The reporting read API as an HTTP application, ready for `listen`: used by the entry point and the e2e tests. */
+/**
+ * The reporting read API as an HTTP application, ready for `listen`: used by the entry point
+ * and the e2e tests. It runs on Fastify: reads are many and small, and Express's per-request
+ * cost alone was more than the balance-read target allows (docs/benchmarks.md).
+ */
 export async function createReadApiApp(options: ReadApiAppOptions): Promise<INestApplication> {
-  const app = await NestFactory.create(ReadApiRootModule.create(options), { bodyParser: false, bufferLogs: true });
-  // First in the stack, so the duration covers authentication and rate limiting too.
-  app.use(app.get(ReadApiMetrics).middleware);
+  const app = await NestFactory.create(ReadApiRootModule.create(options), createFastifyAdapter(), { bodyParser: false, bufferLogs: true });
   configureHttpApp(app, {
+    observe: app.get(ReadApiMetrics).observe,
     swagger: { title: 'Ledger read API', version: '1', description: 'Balances, journal entries, withdrawals and the review queue from the read models.' },
     shutdownHooks: false,
   });

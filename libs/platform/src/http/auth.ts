@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyDecorators,
   createParamDecorator,
@@ -15,6 +14,7 @@ import { ApiBearerAuth, ApiResponse, DECORATORS } from '@nestjs/swagger';
 import { ApiError, ApiErrorResponse } from './api-error';
 import { ApiKeyAuthenticator, SCOPES, type Principal, type Scope } from './api-keys';
 import { TokenBucketRateLimiter } from './rate-limit';
+import { clientAddress, rawRequest, rawResponse } from './adapter';
 import { ensureRequestContext, markRouteMatched } from './request-context';
 
 const PUBLIC = 'ledger:public';
@@ -76,8 +76,8 @@ function documentScopes(method: object, scopes: readonly Scope[]): void {
 
 /** The verified caller, as a handler parameter: `create(@CurrentPrincipal() principal: Principal)`. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const req = context.switchToHttp().getRequest<IncomingMessage>();
-  const res = context.switchToHttp().getResponse<ServerResponse>();
+  const req = rawRequest(context.switchToHttp().getRequest());
+  const res = rawResponse(context.switchToHttp().getResponse());
   const principal = ensureRequestContext(req, res).principal;
   // Reaching a handler without one means the handler is public: a programming error.
   if (!principal) throw new Error('@CurrentPrincipal() used on a route without an authenticated principal');
@@ -106,16 +106,17 @@ export class ApiKeyGuard implements CanActivate {
     // This guard protects HTTP. Any other transport added later must bring its own
     // authentication; until it does, it is closed rather than open.
     if (context.getType() !== 'http') return false;
-    const req = context.switchToHttp().getRequest<IncomingMessage & { ip?: string }>();
+    const platformRequest: unknown = context.switchToHttp().getRequest();
+    const req = rawRequest(platformRequest);
     markRouteMatched(req);
     if (this.isPublic(context)) return true;
 
-    const res = context.switchToHttp().getResponse<ServerResponse>();
+    const res = rawResponse(context.switchToHttp().getResponse());
     const requestContext = ensureRequestContext(req, res);
 
     const principal = this.authenticator.authenticate(req.headers.authorization);
     if (!principal) {
-      this.charge(`address:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`);
+      this.charge(`address:${clientAddress(platformRequest)}`);
       throw new ApiError(401, 'unauthenticated', 'A valid API key is required: send "Authorization: Bearer <key>".', {}, {
         'WWW-Authenticate': 'Bearer',
       });

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ApiError } from './api-error';
 import { API_KEY_SECURITY } from './auth';
+import { DEFAULT_BODY_LIMIT_BYTES, hasBody, isJson } from './body';
 import { bodyParserError } from './exception-filter';
 import { HTTP_LOGGER, type RequestLogger } from './logging';
 import { requestContextMiddleware } from './request-context';
@@ -19,12 +21,23 @@ export interface HttpAppOptions {
   trustProxy?: boolean | number | string;
   /** `app.enableShutdownHooks()`; turn off when `main` handles signals itself. Default true. */
   shutdownHooks?: boolean;
+  /** Called once per answered request, e.g. to feed a duration histogram; timing starts before authentication. */
+  observe?: (sample: HttpSample) => void;
 }
 
 type Next = (error?: unknown) => void;
 type RawRequest = IncomingMessage & { rawBody?: Buffer };
 
-export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+export { DEFAULT_BODY_LIMIT_BYTES } from './body';
+
+/** One answered request, for an app's duration histogram. */
+export interface HttpSample {
+  method: string;
+  /** The matched route's pattern (`/v1/accounts/:id/balance`), or `unmatched`; never the raw path. */
+  route: string;
+  statusCode: number;
+  durationSeconds: number;
+}
 
 /**
  * Applies the HTTP platform to an Express-based Nest app. Call it after `NestFactory.create`
@@ -41,21 +54,94 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
  * 5. the request context again, because the parser's stream callbacks left it.
  */
 export function configureHttpApp(app: INestApplication, options: HttpAppOptions = {}): void {
-  const express = app as NestExpressApplication;
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`bodyLimitBytes must be a positive whole number, got ${limit}`);
-  if (express.getHttpAdapter().getType() !== 'express') throw new Error('configureHttpApp supports the Express platform only');
+  const platform = app.getHttpAdapter().getType();
+  if (platform === 'fastify') configureFastify(app as NestFastifyApplication, options, limit);
+  else if (platform === 'express') configureExpress(app as NestExpressApplication, options, limit);
+  else throw new Error(`configureHttpApp supports Express and Fastify, not ${platform}`);
+
+  app.useGlobalPipes(createValidationPipe());
+  if (options.swagger) {
+    const config = new DocumentBuilder()
+      .setTitle(options.swagger.title)
+      .setVersion(options.swagger.version)
+      .setDescription(options.swagger.description ?? '')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key.' }, API_KEY_SECURITY)
+      .build();
+    // The document is built on first request, after every route is registered.
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+  }
+  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
+}
+
+function requestLoggerOf(app: INestApplication): RequestLogger {
+  try {
+    return app.get<symbol, RequestLogger>(HTTP_LOGGER);
+  } catch {
+    throw new Error('configureHttpApp needs PlatformHttpModule.forRoot(...) imported in the app module');
+  }
+}
+
+/**
+ * Fastify: the same request context, request log, JSON-only rule and body limit as the
+ * Express stack below, as hooks and one content-type parser. Parser errors reach the
+ * exception filter through Nest's error handler, so they answer in our format too. Create
+ * the app with `bodyParser: false`, or Nest adds its own JSON parser over this one at init.
+ */
+function configureFastify(app: NestFastifyApplication, options: HttpAppOptions, limit: number): void {
+  const requestLogger = requestLoggerOf(app);
+  app.useLogger(app.get(PinoNestLogger));
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    requestLogger(request.raw, reply.raw, () => {
+      if (hasBody(request.raw) && !isJson(request.raw)) {
+        done(new ApiError(415, 'unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).'));
+        return;
+      }
+      // The rest of this request's life runs inside its context.
+      requestContextMiddleware(request.raw, reply.raw, () => done());
+    });
+  });
+  if (options.observe) {
+    const observe = options.observe;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const pattern = request.routeOptions.url;
+      observe({
+        method: request.method,
+        route: pattern === undefined || pattern.includes('*') ? 'unmatched' : pattern,
+        statusCode: reply.statusCode,
+        durationSeconds: reply.elapsedTime / 1_000,
+      });
+      done();
+    });
+  }
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(JSON_MEDIA_TYPE_PATTERN, { parseAs: 'buffer', bodyLimit: limit }, (request, body, done) => {
+    const raw = body as Buffer;
+    (request.raw as RawRequest).rawBody = raw;
+    (request as unknown as { rawBody?: Buffer }).rawBody = raw;
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      // Express's strict mode: a JSON body is an object or an array, never a bare value.
+      if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('not an object or array');
+      done(null, parsed);
+    } catch {
+      done(new ApiError(400, 'malformed_json', 'The request body is not valid JSON.'), undefined);
+    }
+  });
+}
+
+/** Structured-syntax JSON types too; Fastify matches content types against this. */
+const JSON_MEDIA_TYPE_PATTERN = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json(?:\s*;.*)?$/i;
+
+function configureExpress(express: NestExpressApplication, options: HttpAppOptions, limit: number): void {
 
   // After init, Nest's routes and its default 100 KB parser are already in the stack, ahead
   // of anything added now: the limit, the 415 gate and the error mapping would never run.
   if (hasJsonParser(express)) throw new Error('configureHttpApp must run before app.init() or app.listen(), and only once');
 
-  let httpLogger: RequestLogger;
-  try {
-    httpLogger = express.get<symbol, RequestLogger>(HTTP_LOGGER);
-  } catch {
-    throw new Error('configureHttpApp needs PlatformHttpModule.forRoot(...) imported in the app module');
-  }
+  const httpLogger = requestLoggerOf(express);
   express.useLogger(express.get(PinoNestLogger));
   express.disable('x-powered-by');
   // ETags would hash every JSON answer (SHA-1) for conditional GETs no client of ours makes.
@@ -77,19 +163,26 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions 
   express.use((error: unknown, _req: IncomingMessage, _res: ServerResponse, next: Next) => next(bodyParserError(error) ?? error));
   express.use(requestContextMiddleware);
 
-  express.useGlobalPipes(createValidationPipe());
-
-  if (options.swagger) {
-    const config = new DocumentBuilder()
-      .setTitle(options.swagger.title)
-      .setVersion(options.swagger.version)
-      .setDescription(options.swagger.description ?? '')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer lk_…`' }, API_KEY_SECURITY)
-      .build();
-    SwaggerModule.setup('docs', express, () => SwaggerModule.createDocument(express, config), { jsonDocumentUrl: 'docs-json' });
+  if (options.observe) {
+    const observe = options.observe;
+    // First in the stack after the context, so the duration covers authentication and rate limiting too.
+    express.use((req: IncomingMessage, res: ServerResponse, next: Next) => {
+      const startedMs = performance.now();
+      res.once('finish', () => {
+        const matched = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
+        const path = typeof matched.route?.path === 'string' ? `${matched.baseUrl ?? ''}${matched.route.path}` : undefined;
+        // Nest mounts middleware as an Express route on `/{*path}`; a request that reached no
+        // controller route keeps that as its route, and no route of ours is a wildcard.
+        observe({
+          method: req.method ?? 'GET',
+          route: path === undefined || path.includes('{*') ? 'unmatched' : path,
+          statusCode: res.statusCode,
+          durationSeconds: (performance.now() - startedMs) / 1_000,
+        });
+      });
+      next();
+    });
   }
-
-  if (options.shutdownHooks ?? true) express.enableShutdownHooks();
 }
 
 /** The check Nest itself makes before adding its default parser: a layer named jsonParser. */
@@ -100,19 +193,6 @@ function hasJsonParser(app: NestExpressApplication): boolean {
 
 function keepRawBody(req: RawRequest, _res: ServerResponse, buffer: Buffer): void {
   req.rawBody = buffer;
-}
-
-// `application/json` and structured-syntax types such as `application/merge-patch+json`.
-const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
-
-function isJson(req: IncomingMessage): boolean {
-  const contentType = req.headers['content-type'];
-  return typeof contentType === 'string' && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase());
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**

@@ -1,7 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { ApiError, type ApiErrorResponseBody } from './api-error';
+import { rawRequest, rawResponse } from './adapter';
 import { ensureRequestContext, routeMatched } from './request-context';
+
+interface FastifyReplyLike {
+  raw: ServerResponse;
+  status(code: number): FastifyReplyLike;
+  headers(values: Record<string, string>): FastifyReplyLike;
+  send(payload: string): unknown;
+}
+
+function isFastifyReply(reply: unknown): reply is FastifyReplyLike {
+  const candidate = reply as Partial<FastifyReplyLike>;
+  return typeof candidate.send === 'function' && typeof candidate.headers === 'function' && typeof candidate.raw === 'object';
+}
 
 /** Turns an application error (a domain rejection) into its HTTP form, or passes with undefined. */
 export type ErrorMapper = (error: unknown) => ApiError | undefined;
@@ -51,8 +64,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const req = host.switchToHttp().getRequest<IncomingMessage & { originalUrl?: string }>();
-    const res = host.switchToHttp().getResponse<ServerResponse>();
+    const req = rawRequest<IncomingMessage & { originalUrl?: string }>(host.switchToHttp().getRequest());
+    const reply: unknown = host.switchToHttp().getResponse();
+    const res = rawResponse(reply);
     const { requestId } = ensureRequestContext(req, res);
     const error = this.toApiError(exception, req, requestId);
 
@@ -67,10 +81,18 @@ export class ApiExceptionFilter implements ExceptionFilter {
       error: { code: error.code, message: error.message, details: error.details },
       requestId,
     };
-    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    // Error answers are about one request; no cache may hand them to anyone else.
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    const headers: Record<string, string> = {
+      ...error.headers,
+      // Error answers are about one request; no cache may hand them to anyone else.
+      'Cache-Control': 'no-store',
+      'Content-Type': 'application/json; charset=utf-8',
+    };
+    if (isFastifyReply(reply)) {
+      // Fastify must send it itself, or its hooks (the request log, metrics) never learn of it.
+      reply.status(error.status).headers(headers).send(JSON.stringify(body));
+      return;
+    }
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.statusCode = error.status;
     res.end(JSON.stringify(body));
   }
@@ -130,6 +152,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
  */
 export function bodyParserError(error: unknown): ApiError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
+  const fastify = fastifyBodyError(error as { code?: unknown; statusCode?: unknown });
+  if (fastify) return fastify;
   const { type, status, limit } = error as { type?: unknown; status?: unknown; limit?: unknown };
   if (typeof type !== 'string' || typeof status !== 'number') return undefined;
   switch (type) {
@@ -149,6 +173,27 @@ export function bodyParserError(error: unknown): ApiError | undefined {
       return new ApiError(400, 'bad_request', 'The request body does not match its Content-Length.');
     default:
       return status >= 400 && status < 500 ? new ApiError(status, CODE_BY_STATUS[status] ?? `http_${status}`, 'The request body was rejected.') : undefined;
+  }
+}
+
+/** Fastify's own errors about a request body (limit, media type, empty JSON), in our terms. */
+function fastifyBodyError({ code, statusCode }: { code?: unknown; statusCode?: unknown }): ApiError | undefined {
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'payload_too_large', 'The request body exceeds the size limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return statusCode === 415
+        ? new ApiError(415, 'unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).')
+        : new ApiError(400, 'bad_request', 'The request body does not match its Content-Length.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError(400, 'malformed_json', 'The request body is not valid JSON.');
+    default:
+      return statusCode >= 400 && statusCode < 500
+        ? new ApiError(statusCode, CODE_BY_STATUS[statusCode] ?? `http_${statusCode}`, 'The request was rejected.')
+        : undefined;
   }
 }
 

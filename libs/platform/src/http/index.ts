@@ -31,4 +31,5 @@ export { API_KEY_SECURITY, ApiKeyGuard, CurrentPrincipal, Public, RequireScopes 
 export { TokenBucketRateLimiter, type RateLimitDecision, type RateLimitOptions } from './rate-limit';
 export { createLoggerModule, maskAccountNumber, maskAccountNumbers, REDACTED_PATHS, type LoggerOptions } from './logging';
 export { PlatformHttpModule, type PlatformHttpOptions } from './platform-http.module';
-export { configureHttpApp, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions } from './configure-http-app';
+export { configureHttpApp, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions, type HttpSample } from './configure-http-app';
+export { clientAddress, createFastifyAdapter, rawRequest, rawResponse, setResponseHeader, type FastifyAdapterOptions, type HttpPlatform } from './adapter';

@@ -1,5 +1,6 @@
 import { Global, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { Inject } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { ApiKeyAuthenticator, type ApiKeyRecord } from './api-keys';
 import { ApiKeyGuard } from './auth';
 import { ApiExceptionFilter, type ErrorMapper } from './exception-filter';
@@ -44,7 +45,13 @@ export class PlatformHttpModule implements NestModule {
     };
   }
 
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
   configure(consumer: MiddlewareConsumer): void {
+    // On Fastify, configureHttpApp's onRequest hook gives every request its context and log
+    // line for the whole of its life; Nest middleware would only add a second pass through
+    // Fastify's middleware engine. Fastify apps must therefore call configureHttpApp.
+    if (this.adapterHost.httpAdapter?.getType() === 'fastify') return;
     // configureHttpApp mounts the same middleware ahead of the body parser; this covers apps
     // (and tests) that skip it, and re-enters the context for the Nest pipeline either way.
     // Both are idempotent, so a request is given one context and logged once.
