@@ -4,3 +4,4 @@ export { resolveDatabase, type ResolvedDatabase } from './database';
 export * from './idempotency';
 export * from './http';
 export { failpoint, parseFailpoints, FailpointTriggered } from './failpoints';
+export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher';

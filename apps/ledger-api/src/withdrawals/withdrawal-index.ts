@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { MicroBatcher } from '@ledger/platform';
 
 /**
  * Which account holds a withdrawal. The withdrawal's id is derived from an idempotency key
@@ -10,6 +11,20 @@ import type { Pool } from 'pg';
  * account holding no such hold, which a cancel reports as `withdrawal_not_found`.
  */
 export class WithdrawalIndex {
+  // Concurrent requests share one insert and one commit (group commit, see MicroBatcher).
+  private readonly records = new MicroBatcher<{ withdrawalId: string; accountId: string }, void>(
+    async (items) => {
+      await this.pool.query(
+        `insert into command_side.withdrawal_accounts (withdrawal_id, account_id)
+         select * from unnest($1::text[], $2::text[])
+         on conflict (withdrawal_id) do nothing`,
+        [items.map((item) => item.withdrawalId), items.map((item) => item.accountId)],
+      );
+      return items.map(() => undefined);
+    },
+    { maxBatchSize: 128, maxInFlight: 2, keyOf: (item) => item.withdrawalId },
+  );
+
   constructor(private readonly pool: Pool) {}
 
   async migrate(): Promise<void> {
@@ -23,11 +38,7 @@ export class WithdrawalIndex {
   }
 
   async record(withdrawalId: string, accountId: string): Promise<void> {
-    await this.pool.query(
-      `insert into command_side.withdrawal_accounts (withdrawal_id, account_id) values ($1, $2)
-       on conflict (withdrawal_id) do nothing`,
-      [withdrawalId, accountId],
-    );
+    await this.records.submit({ withdrawalId, accountId });
   }
 
   async accountOf(withdrawalId: string): Promise<string | undefined> {

@@ -103,6 +103,40 @@ describe('IdempotencyStore', () => {
     expect(outcomes.filter((o) => o.kind === 'in_use')).toHaveLength(19);
   });
 
+  it('answers each of many concurrent requests on its own key, though they share statements', async () => {
+    // A burst big enough to be batched: many keys, some asked twice, some for another body.
+    const keys = Array.from({ length: 300 }, () => newKey());
+    const asks = keys.flatMap((key, index) => [
+      { key, fingerprint: fp(index) },
+      ...(index % 3 === 0 ? [{ key, fingerprint: fp(index) }] : []),
+      ...(index % 5 === 0 ? [{ key, fingerprint: fp(index + 100_000) }] : []),
+    ]);
+    const outcomes = await Promise.all(asks.map((ask) => store.begin('batch', ask.key, ask.fingerprint, LEASE_MS)));
+    for (const [index, key] of keys.entries()) {
+      const mine = asks.map((ask, at) => ({ ask, outcome: outcomes[at]! })).filter(({ ask }) => ask.key === key);
+      expect(mine.filter(({ outcome }) => outcome.kind === 'started')).toHaveLength(1);
+      const started = mine.find(({ outcome }) => outcome.kind === 'started')!;
+      for (const { ask, outcome } of mine) {
+        if (outcome === started.outcome) continue;
+        expect(outcome.kind).toBe(ask.fingerprint === started.ask.fingerprint ? 'in_use' : 'reused');
+      }
+      if (index % 7 === 0 && started.outcome.kind === 'started') {
+        await expect(store.complete('batch', key, 201, { index }, {}, started.outcome.lease)).resolves.toBe(true);
+      }
+    }
+    const completes = await Promise.all(
+      keys.map((key, index) => {
+        const at = asks.findIndex((ask, i) => ask.key === key && outcomes[i]!.kind === 'started');
+        const outcome = outcomes[at]!;
+        return outcome.kind === 'started' ? store.complete('batch', key, 201, { index }, {}, outcome.lease) : Promise.resolve(false);
+      }),
+    );
+    // Those completed above are completed already; every other one completes now.
+    expect(completes.filter((done, index) => done !== (index % 7 !== 0))).toEqual([]);
+    const replay = await store.begin('batch', keys[1]!, fp(1), LEASE_MS);
+    expect(replay).toEqual({ kind: 'replay', status: 201, body: { index: 1 }, headers: {} });
+  });
+
   it('after a crash, a retry takes over once the lease ran out', async () => {
     const key = newKey();
     const crashed = await store.begin('s', key, fp(1), 200);

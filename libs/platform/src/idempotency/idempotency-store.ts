@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { MicroBatcher } from '../micro-batcher';
 import { IDEMPOTENCY_TABLE } from './schema';
 
 /** Headers kept with a stored response, names in lower case. */
@@ -27,12 +28,31 @@ export const DEFAULT_IDEMPOTENCY_TTL_MS = 192 * HOUR_MS;
 const PURGE_BATCH_SIZE = 1_000;
 
 interface BeginRow {
-  started: boolean;
+  scope: string;
+  key: string;
+  lease_token: string | null;
   state: 'in_flight' | 'completed';
-  same_fingerprint: boolean;
+  fingerprint: string;
   response_status: number | null;
   response_headers: Record<string, string> | null;
   response_body: unknown;
+}
+
+interface BeginItem {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  lease: string;
+  leaseMs: number;
+}
+
+interface CompleteItem {
+  scope: string;
+  key: string;
+  status: number;
+  headers: string;
+  body: string | null;
+  lease: string | null;
 }
 
 // True when the existing row may be taken by this request: the key expired (it counts as
@@ -58,21 +78,32 @@ const TAKEN_COLUMNS = [
   'expires_at',
 ] as const;
 
+// One statement for a whole batch of begins: concurrent requests share a round trip and a
+// commit (MicroBatcher keeps two requests for one key out of one batch, which a multi-row
+// upsert could not take). `excluded` is each row's own proposal.
 const BEGIN_SQL = `
 insert into ${IDEMPOTENCY_TABLE} as k
   (scope, key, fingerprint, state, lease_token, lease_expires_at, created_at, expires_at)
-values
-  ($1, $2, $3, 'in_flight', $4::uuid, now() + $5::bigint * interval '1 millisecond', now(),
-   now() + $6::bigint * interval '1 millisecond')
+select v.scope, v.key, v.fingerprint, 'in_flight', v.lease, now() + v.lease_ms * interval '1 millisecond', now(),
+       now() + $6::bigint * interval '1 millisecond'
+  from unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::bigint[]) as v(scope, key, fingerprint, lease, lease_ms)
 on conflict (scope, key) do update set
   ${TAKEN_COLUMNS.map((column) => `${column} = case when ${TAKE_OVER} then excluded.${column} else k.${column} end`).join(',\n  ')}
-returning
-  k.lease_token = $4::uuid as started,
-  k.state,
-  k.fingerprint = $3 as same_fingerprint,
-  k.response_status,
-  k.response_headers,
-  k.response_body`;
+returning k.scope, k.key, k.lease_token, k.state, k.fingerprint, k.response_status, k.response_headers, k.response_body`;
+
+const COMPLETE_SQL = `
+update ${IDEMPOTENCY_TABLE} as k
+   set state = 'completed', lease_token = null, lease_expires_at = null,
+       response_status = v.status, response_headers = v.headers::jsonb, response_body = v.body::json,
+       expires_at = now() + $7::bigint * interval '1 millisecond'
+  from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::uuid[]) as v(scope, key, status, headers, body, lease)
+ where k.scope = v.scope and k.key = v.key and k.state = 'in_flight' and (v.lease is null or k.lease_token = v.lease)
+returning k.scope, k.key`;
+
+const rowKey = (scope: string, key: string): string => `${scope}\u0000${key}`;
+
+/** Concurrent begins (or completes) share a statement; see MicroBatcher. */
+const BATCHING = { maxBatchSize: 128, maxInFlight: 2, keyOf: (item: { scope: string; key: string }) => rowKey(item.scope, item.key) };
 
 /**
  * Idempotency keys in PostgreSQL (`platform.idempotency_keys`, see schema.ts).
@@ -99,15 +130,44 @@ export class IdempotencyStore {
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs <= 0) throw new RangeError('ttlMs must be a positive integer');
   }
 
-  /** Claims the key for this request, or says why not. One statement, one round trip. */
+  private readonly begins = new MicroBatcher<BeginItem, BeginRow>(async (items) => {
+    const { rows } = await this.pool.query<BeginRow>(BEGIN_SQL, [
+      items.map((item) => item.scope),
+      items.map((item) => item.key),
+      items.map((item) => item.fingerprint),
+      items.map((item) => item.lease),
+      items.map((item) => item.leaseMs),
+      this.ttlMs,
+    ]);
+    const byKey = new Map(rows.map((row) => [rowKey(row.scope, row.key), row]));
+    return items.map((item) => {
+      const row = byKey.get(rowKey(item.scope, item.key));
+      if (!row) throw new Error('idempotency begin returned no row');
+      return row;
+    });
+  }, BATCHING);
+
+  private readonly completes = new MicroBatcher<CompleteItem, boolean>(async (items) => {
+    const { rows } = await this.pool.query<{ scope: string; key: string }>(COMPLETE_SQL, [
+      items.map((item) => item.scope),
+      items.map((item) => item.key),
+      items.map((item) => item.status),
+      items.map((item) => item.headers),
+      items.map((item) => item.body),
+      items.map((item) => item.lease),
+      this.ttlMs,
+    ]);
+    const done = new Set(rows.map((row) => rowKey(row.scope, row.key)));
+    return items.map((item) => done.has(rowKey(item.scope, item.key)));
+  }, BATCHING);
+
+  /** Claims the key for this request, or says why not. One statement, shared with concurrent begins. */
   async begin(scope: string, key: string, fingerprint: string, leaseMs: number): Promise<BeginOutcome> {
     if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new RangeError('leaseMs must be a positive integer');
     const lease = randomUUID();
-    const { rows } = await this.pool.query<BeginRow>(BEGIN_SQL, [scope, key, fingerprint, lease, leaseMs, this.ttlMs]);
-    const row = rows[0];
-    if (!row) throw new Error('idempotency begin returned no row');
-    if (row.started) return { kind: 'started', lease };
-    if (!row.same_fingerprint) return { kind: 'reused' };
+    const row = await this.begins.submit({ scope, key, fingerprint, lease, leaseMs });
+    if (row.lease_token === lease) return { kind: 'started', lease };
+    if (row.fingerprint !== fingerprint) return { kind: 'reused' };
     if (row.state === 'in_flight') return { kind: 'in_use' };
     return {
       kind: 'replay',
@@ -131,16 +191,14 @@ export class IdempotencyStore {
     headers: StoredHeaders = {},
     lease?: string,
   ): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `update ${IDEMPOTENCY_TABLE}
-          set state = 'completed', lease_token = null, lease_expires_at = null,
-              response_status = $3, response_headers = $4::jsonb, response_body = $5::json,
-              expires_at = now() + $6::bigint * interval '1 millisecond'
-        where scope = $1 and key = $2 and state = 'in_flight' and ($7::uuid is null or lease_token = $7::uuid)`,
-      // Serialised here: node-pg would turn a top-level array into a PostgreSQL array.
-      [scope, key, status, JSON.stringify(headers), body === undefined ? null : JSON.stringify(body), this.ttlMs, lease ?? null],
-    );
-    return rowCount === 1;
+    return this.completes.submit({
+      scope,
+      key,
+      status,
+      headers: JSON.stringify(headers),
+      body: body === undefined ? null : JSON.stringify(body),
+      lease: lease ?? null,
+    });
   }
 
   /**
