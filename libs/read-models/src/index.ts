@@ -6,7 +6,7 @@
 export * from './schema';
 export * from './errors';
 export * from './entities';
-export { READ_MODEL_MIGRATIONS, CreateReadModels1764000000000 } from './migrations';
+export { READ_MODEL_MIGRATIONS, CreateReadModels1764000000000, CreateReconciliation1764100000000 } from './migrations';
 export {
   createReadModelsDataSource,
   migrateReadModels,
@@ -21,6 +21,8 @@ export type { Projection, ProjectionReport, ProjectionTransaction } from './proj
 export {
   AccountBalancesProjection,
   JournalProjection,
+  ReconciliationProjection,
+  RECONCILIATION_PROJECTION,
   WithdrawalsProjection,
   PROJECTION_NAMES,
   createProjections,

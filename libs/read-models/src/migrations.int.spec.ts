@@ -68,6 +68,45 @@ const CONTRACT: Record<string, string[]> = {
     'resolution_reason text YES',
     'position bigint NO',
   ],
+  reconciliation_statements: [
+    'channel text NO',
+    'statement_date date NO',
+    'statement_id text NO',
+    'item_count integer NO',
+    'matched_count integer NO',
+    'discrepancy_count integer NO',
+    'supersedes text YES',
+    'superseded_by text YES',
+    'superseded_at timestamp with time zone YES',
+    'imported_at timestamp with time zone NO',
+    'imported_by text NO',
+    'position bigint NO',
+  ],
+  reconciliation_items: [
+    'channel text NO',
+    'statement_date date NO',
+    'finding_id text NO',
+    'statement_id text NO',
+    'outcome text NO',
+    'item_id text YES',
+    'discrepancy_id text YES',
+    'line integer YES',
+    'withdrawal_id text YES',
+    'provider_reference text YES',
+    'amount_statement bigint YES',
+    'amount_ledger bigint YES',
+    'currency text YES',
+    'currency_ledger text YES',
+    'status_statement text YES',
+    'status_ledger text YES',
+    'note text YES',
+    'found_at timestamp with time zone NO',
+    'review_state text YES',
+    'resolved_at timestamp with time zone YES',
+    'resolved_by text YES',
+    'resolution text YES',
+    'position bigint NO',
+  ],
 };
 
 describe('read-model migrations', () => {
@@ -87,7 +126,7 @@ describe('read-model migrations', () => {
       const source = sources[0]!;
       expect(source.options.synchronize).toBe(false);
       const applied = (await source.query(`select name from read_models.migrations order by id`)) as Array<{ name: string }>;
-      expect(applied.map((row) => row.name)).toEqual(['CreateReadModels1764000000000']);
+      expect(applied.map((row) => row.name)).toEqual(['CreateReadModels1764000000000', 'CreateReconciliation1764100000000']);
 
       const columns = (await source.query(
         `select table_name, column_name || ' ' || data_type || ' ' || is_nullable as column
@@ -106,6 +145,11 @@ describe('read-model migrations', () => {
         'journal_entries_account_idx',
         'journal_entries_pkey',
         'projection_checkpoints_pkey',
+        'reconciliation_items_discrepancies_idx',
+        'reconciliation_items_open_idx',
+        'reconciliation_items_pkey',
+        'reconciliation_statements_current_idx',
+        'reconciliation_statements_pkey',
         'review_queue_open_idx',
         'review_queue_pkey',
         'review_queue_requested_idx',

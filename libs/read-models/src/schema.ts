@@ -12,6 +12,8 @@ export const READ_MODEL_TABLES = [
   'withdrawals',
   'withdrawal_status_history',
   'review_queue',
+  'reconciliation_statements',
+  'reconciliation_items',
 ] as const;
 
 export type ReadModelTable = (typeof READ_MODEL_TABLES)[number];

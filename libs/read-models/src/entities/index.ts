@@ -1,6 +1,8 @@
 import { AccountBalanceEntity } from './account-balance.entity';
 import { JournalEntryEntity } from './journal-entry.entity';
 import { ProjectionCheckpointEntity } from './projection-checkpoint.entity';
+import { ReconciliationItemEntity } from './reconciliation-item.entity';
+import { ReconciliationStatementEntity } from './reconciliation-statement.entity';
 import { ReviewQueueEntity } from './review-queue.entity';
 import { WithdrawalStatusHistoryEntity } from './withdrawal-status-history.entity';
 import { WithdrawalEntity } from './withdrawal.entity';
@@ -9,6 +11,8 @@ export {
   AccountBalanceEntity,
   JournalEntryEntity,
   ProjectionCheckpointEntity,
+  ReconciliationItemEntity,
+  ReconciliationStatementEntity,
   ReviewQueueEntity,
   WithdrawalEntity,
   WithdrawalStatusHistoryEntity,
@@ -23,4 +27,6 @@ export const READ_MODEL_ENTITIES = [
   WithdrawalEntity,
   WithdrawalStatusHistoryEntity,
   ReviewQueueEntity,
+  ReconciliationStatementEntity,
+  ReconciliationItemEntity,
 ] as const;

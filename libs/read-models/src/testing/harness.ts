@@ -55,6 +55,8 @@ export const TABLE_ORDER: Readonly<Record<string, string>> = {
   withdrawals: 'withdrawal_id',
   withdrawal_status_history: 'withdrawal_id, position',
   review_queue: 'withdrawal_id',
+  reconciliation_statements: 'channel, statement_date, statement_id',
+  reconciliation_items: 'channel, statement_date, finding_id',
 };
 
 /**
