@@ -8,7 +8,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Discrepancies awaiting an operator are rows of `reconciliation_items` with
  * `review_state = 'open'`, not rows of `review_queue`: `review_queue` belongs to the
  * withdrawals projection (keyed by withdrawal, rebuilt with it), and a table written by two
- * projections would lose one projection's rows whenever the other is rebuilt (ADR 0009).
+ * projections would lose one projection's rows whenever the other is rebuilt (ADR 0010).
  */
 export class CreateReconciliation1764100000000 implements MigrationInterface {
   readonly name = 'CreateReconciliation1764100000000';
