@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { Pool } from 'pg';
 import { get, seedBalance, setAllCheckpoints, setCheckpoint, startReadApi, type ReadHarness } from './testing/read-api-harness';
 
@@ -126,6 +127,22 @@ describe('the HTTP platform on Fastify', () => {
     const body = (await malformed.json()) as { error: { code: string }; requestId: string };
     expect(body.error.code).toBe('malformed_json');
     expect(body.requestId).toBe(malformed.headers.get('x-request-id'));
+  });
+
+  it('refuses an unknown Content-Encoding with 415 and a corrupt gzip body with 400, in the error format', async () => {
+    const post = (encoding: string, body: Buffer) =>
+      fetch(`${api.baseUrl}/v1/review-queue`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.keys.reader}`, 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      });
+    const brotli = await post('br', Buffer.from('{}'));
+    expect([brotli.status, ((await brotli.json()) as { error: { code: string } }).error.code]).toEqual([415, 'unsupported_media_type']);
+    const corrupt = await post('gzip', Buffer.from('definitely not gzip'));
+    expect([corrupt.status, ((await corrupt.json()) as { error: { code: string } }).error.code]).toEqual([400, 'malformed_body']);
+    // A good gzip body is inflated and reaches routing: this GET-only path then answers 404.
+    const good = await post('gzip', gzipSync(Buffer.from('{"a":1}')));
+    expect(good.status).toBe(404);
   });
 
   it('refuses a body over the limit with 413 payload_too_large', async () => {

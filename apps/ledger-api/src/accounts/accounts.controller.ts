@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { EntityIdPipe } from '../shared/entity-id.pipe';
@@ -33,7 +32,7 @@ export class AccountsController {
   @RequireScopes('ledger:write')
   @Idempotent()
   @ApiResponse({ status: 201, type: OpenAccountResponse })
-  open(@Body() body: OpenAccountRequest, @Req() request: Request): Promise<OpenAccountResponse> {
+  open(@Body() body: OpenAccountRequest, @Req() request: object): Promise<OpenAccountResponse> {
     return this.commands.execute(new OpenAccountCommand(body, commandContext(request)));
   }
 
@@ -45,7 +44,7 @@ export class AccountsController {
   deposit(
     @Param('id', EntityIdPipe) accountId: string,
     @Body() body: DepositRequest,
-    @Req() request: Request,
+    @Req() request: object,
   ): Promise<DepositResponse> {
     return this.commands.execute(new DepositFundsCommand(accountId, body, commandContext(request)));
   }
@@ -58,7 +57,7 @@ export class AccountsController {
   freeze(
     @Param('id', EntityIdPipe) accountId: string,
     @Body() body: ReasonRequest,
-    @Req() request: Request,
+    @Req() request: object,
   ): Promise<FreezeResponse> {
     return this.commands.execute(new FreezeAccountCommand(accountId, true, body.reason, commandContext(request)));
   }
@@ -71,7 +70,7 @@ export class AccountsController {
   unfreeze(
     @Param('id', EntityIdPipe) accountId: string,
     @Body() body: ReasonRequest,
-    @Req() request: Request,
+    @Req() request: object,
   ): Promise<FreezeResponse> {
     return this.commands.execute(new FreezeAccountCommand(accountId, false, body.reason, commandContext(request)));
   }

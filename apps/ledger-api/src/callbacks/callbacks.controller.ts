@@ -1,9 +1,8 @@
 import { Controller, HttpCode, Inject, Logger, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiParam, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { isChannel } from '@ledger/domain';
 import { isCallbackRejectedError, type PaymentMetrics, type CallbackRejectionReason, type VerifiedCallback } from '@ledger/payments';
-import { ApiError, ApiErrorResponse, currentRequestContext, Public, TokenBucketRateLimiter } from '@ledger/platform';
+import { ApiError, ApiErrorResponse, clientAddress, currentRequestContext, Public, TokenBucketRateLimiter } from '@ledger/platform';
 import { LedgerApiMetrics, UNKNOWN_CHANNEL_LABEL } from '../shared/ledger-api-metrics';
 import { rawBodyOf } from './callback-body';
 import { CALLBACK_CHANNEL_LIMITER, CALLBACK_CHANNELS, type CallbackChannel } from './callback-channels';
@@ -33,6 +32,12 @@ export const PAYMENT_METRICS = Symbol('PAYMENT_METRICS');
  * manager. A callback for a withdrawal we do not know is still recorded: the process manager
  * raises it for a person, and refusing it would only make the provider retry for days.
  */
+/** What the callback route reads of the platform's request. */
+interface CallbackRequest {
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+}
+
 @ApiTags('callbacks')
 @Public()
 @Controller('v1/callbacks')
@@ -60,7 +65,7 @@ export class CallbacksController {
   @ApiResponse({ status: 401, description: 'invalid_signature: missing header, stale timestamp, no matching signature.', type: ApiErrorResponse })
   @ApiResponse({ status: 404, description: 'channel_not_found', type: ApiErrorResponse })
   @ApiResponse({ status: 429, description: 'rate_limited (see Retry-After)', type: ApiErrorResponse })
-  async receive(@Param('channel') name: string, @Req() req: Request): Promise<CallbackAnswer> {
+  async receive(@Param('channel') name: string, @Req() req: CallbackRequest): Promise<CallbackAnswer> {
     // One clock reading: the timestamp window is checked against it and it is `receivedAt`.
     const now = new Date();
     const channel = this.channels.get(name);
@@ -100,11 +105,11 @@ export class CallbacksController {
    * limit is answered 429 instead of the refusal. The log line names the channel and the rule,
    * never a header value or the body: those are the caller's, possibly an attacker's.
    */
-  private refuse(req: Request, channelLabel: string, reason: CallbackRejectionReason | 'unknown_channel'): void {
+  private refuse(req: CallbackRequest, channelLabel: string, reason: CallbackRejectionReason | 'unknown_channel'): void {
     this.metrics.recordCallback(channelLabel, 'rejected');
     this.paymentMetrics.recordCallbackVerificationFailure(channelLabel, reason);
     this.logger.warn(`callback refused on channel ${channelLabel}: ${reason} (request ${currentRequestContext()?.requestId ?? 'unknown'})`);
-    const decision = this.addressLimiter.take(`address:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`);
+    const decision = this.addressLimiter.take(`address:${clientAddress(req)}`);
     if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
   }
 }

@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import type { EventMetadata } from '@ledger/event-store';
 import { currentRequestContext, deriveId, idempotencyOf, principalName } from '@ledger/platform';
 
@@ -15,7 +14,7 @@ export interface CommandContext {
   now: string;
 }
 
-export function commandContext(request: Request): CommandContext {
+export function commandContext(request: object): CommandContext {
   const context = currentRequestContext();
   const idempotency = idempotencyOf(request);
   if (!context?.principal || !idempotency) {

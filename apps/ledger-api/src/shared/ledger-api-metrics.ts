@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { HttpSample } from '@ledger/platform';
 
 /** What became of one provider callback: the `outcome` label of `ledger_callbacks_total`. */
 export type CallbackOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -44,23 +43,8 @@ export class LedgerApiMetrics {
     this.callbacks.inc({ channel, outcome });
   }
 
-  /**
-   * Express middleware timing every request. The route label is the matched route's
-   * pattern (`/v1/withdrawals/:id/cancel`), never the raw path, so ids cannot explode the
-   * number of series.
-   */
-  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
-    const startedMs = performance.now();
-    res.on('finish', () => this.observe(req, res, startedMs));
-    next();
+  /** Records one answered request (from `configureHttpApp`'s `observe`): route pattern, never the raw path. */
+  readonly observe = (sample: HttpSample): void => {
+    this.httpDuration.observe({ method: sample.method, route: sample.route, status_code: String(sample.statusCode) }, sample.durationSeconds);
   };
-
-  private observe(req: IncomingMessage, res: ServerResponse, startedMs: number): void {
-    const matched = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
-    const path = typeof matched.route?.path === 'string' ? `${matched.baseUrl ?? ''}${matched.route.path}` : undefined;
-    // Nest mounts the platform's middleware as an Express route on `/{*path}`; a request
-    // that reached no controller route keeps that as its route, and no route of ours is a wildcard.
-    const route = path === undefined || path.includes('{*') ? 'unmatched' : path;
-    this.httpDuration.observe({ method: req.method ?? 'GET', route, status_code: String(res.statusCode) }, (performance.now() - startedMs) / 1_000);
-  }
 }

@@ -1,7 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { Public } from '@ledger/platform';
+import { Public, setResponseHeader } from '@ledger/platform';
 import { LedgerApiMetrics } from './ledger-api-metrics';
 
 /**
@@ -16,10 +15,10 @@ export class MetricsController {
   constructor(@Inject(LedgerApiMetrics) private readonly metrics: LedgerApiMetrics) {}
 
   @Get()
-  async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
+  async scrape(@Res({ passthrough: true }) res: unknown): Promise<string> {
     const text = await this.metrics.registry.metrics();
-    res.setHeader('Content-Type', this.metrics.registry.contentType);
-    res.setHeader('Cache-Control', 'no-store');
+    setResponseHeader(res, 'Content-Type', this.metrics.registry.contentType);
+    setResponseHeader(res, 'Cache-Control', 'no-store');
     return text;
   }
 }

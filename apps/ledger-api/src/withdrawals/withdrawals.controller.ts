@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { EntityIdPipe } from '../shared/entity-id.pipe';
@@ -27,7 +26,7 @@ export class WithdrawalsController {
   @Idempotent()
   @ApiResponse({ status: 202, type: WithdrawalAcceptedResponse })
   @ApiResponse({ status: 422, description: 'insufficient_funds, currency_mismatch, account_frozen, amount_exceeds_limit' })
-  request(@Body() body: WithdrawalRequest, @Req() request: Request): Promise<WithdrawalAcceptedResponse> {
+  request(@Body() body: WithdrawalRequest, @Req() request: object): Promise<WithdrawalAcceptedResponse> {
     return this.commands.execute(new RequestWithdrawalCommand(body, commandContext(request)));
   }
 
@@ -40,7 +39,7 @@ export class WithdrawalsController {
   cancel(
     @Param('id', EntityIdPipe) withdrawalId: string,
     @Body() body: CancelWithdrawalRequest,
-    @Req() request: Request,
+    @Req() request: object,
   ): Promise<WithdrawalAcceptedResponse> {
     return this.commands.execute(
       new CancelWithdrawalCommand(withdrawalId, body.reason ?? 'cancelled by the client', commandContext(request)),
@@ -62,7 +61,7 @@ export class WithdrawalsController {
   review(
     @Param('id', EntityIdPipe) withdrawalId: string,
     @Body() body: ReviewRequest,
-    @Req() request: Request,
+    @Req() request: object,
   ): Promise<ReviewResolvedResponse> {
     return this.commands.execute(new ResolveReviewCommand(withdrawalId, body.decision, body.reason, commandContext(request)));
   }

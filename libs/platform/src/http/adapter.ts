@@ -26,7 +26,7 @@ export function createFastifyAdapter(options: FastifyAdapterOptions = {}): Fasti
     logger: false,
     // Fastify refuses path parameters over 100 characters with a bare 414; let them through
     // to validation, which answers 400 validation_failed naming the field.
-    maxParamLength: 1_000,
+    routerOptions: { maxParamLength: 1_000 },
     return503OnClosing: true,
   });
 }

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -23,6 +25,13 @@ export interface HttpAppOptions {
   shutdownHooks?: boolean;
   /** Called once per answered request, e.g. to feed a duration histogram; timing starts before authentication. */
   observe?: (sample: HttpSample) => void;
+  /**
+   * Paths (prefixes) whose JSON bodies are kept as the exact bytes received, unparsed
+   * (`request.body` is a Buffer): webhook routes that verify a signature over them
+   * (ARCHITECTURE.md §9). A body that is not JSON at all still reaches the route, so the
+   * signature decides (401) before the payload's shape (400). Other media types stay 415.
+   */
+  rawBodyPrefixes?: readonly string[];
 }
 
 type Next = (error?: unknown) => void;
@@ -116,11 +125,35 @@ function configureFastify(app: NestFastifyApplication, options: HttpAppOptions, 
       done();
     });
   }
+  // Express's body parser undoes gzip and deflate; so does this, before the limit is counted,
+  // so a small compressed body cannot inflate past it. Other encodings are 415, as there.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity') return done(null, payload);
+    if (encoding !== 'gzip' && encoding !== 'deflate') {
+      return done(new ApiError(415, 'unsupported_media_type', 'The request body must not use this Content-Encoding.'));
+    }
+    const inflated = new PassThrough() as PassThrough & { receivedEncodedLength?: number };
+    // Fastify checks Content-Length against the bytes that arrived, not the inflated ones.
+    inflated.receivedEncodedLength = 0;
+    payload.on('data', (chunk: Buffer) => (inflated.receivedEncodedLength! += chunk.length));
+    const inflate = encoding === 'gzip' ? createGunzip() : createInflate();
+    // Not `pipeline`: it would hand zlib's own error (a 500) to Fastify; ours is the 400.
+    inflate.on('error', () => inflated.destroy(new ApiError(400, 'malformed_body', 'The request body could not be decompressed.')));
+    payload.on('error', (error) => inflated.destroy(error));
+    payload.pipe(inflate).pipe(inflated);
+    return done(null, inflated);
+  });
+  const rawBodyPrefixes = options.rawBodyPrefixes ?? [];
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(JSON_MEDIA_TYPE_PATTERN, { parseAs: 'buffer', bodyLimit: limit }, (request, body, done) => {
     const raw = body as Buffer;
     (request.raw as RawRequest).rawBody = raw;
     (request as unknown as { rawBody?: Buffer }).rawBody = raw;
+    if (rawBodyPrefixes.some((prefix) => request.url.startsWith(prefix))) {
+      done(null, raw);
+      return;
+    }
     try {
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
       // Express's strict mode: a JSON body is an object or an array, never a bare value.
@@ -151,6 +184,14 @@ function configureExpress(express: NestExpressApplication, options: HttpAppOptio
   express.use(requestContextMiddleware);
   express.use(httpLogger);
   express.use(requireJsonBody);
+  const rawBodyPrefixes = options.rawBodyPrefixes ?? [];
+  if (rawBodyPrefixes.length > 0) {
+    // Before the JSON parser: Express skips every later parser for a body already read.
+    express.useBodyParser('raw', {
+      limit,
+      type: (req: IncomingMessage) => isJson(req) && rawBodyPrefixes.some((prefix) => req.url?.startsWith(prefix) ?? false),
+    });
+  }
   // Nest types `verify` away because its `rawBody: true` option installs one that does the
   // same as ours; passing ours keeps `req.rawBody` whether or not the app set that option.
   // Registering a parser here also stops Nest from adding its default one (100 KB limit).

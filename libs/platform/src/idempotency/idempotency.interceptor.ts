@@ -62,7 +62,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async handle(context: ExecutionContext, next: CallHandler): Promise<unknown> {
     const http = context.switchToHttp();
     const request = http.getRequest<IdempotencyRequest>();
-    const response = http.getResponse<IdempotencyResponse>();
+    const response = asIdempotencyResponse(http.getResponse());
     // Who asks comes before what they ask: an unauthenticated request gets 401, not a 400
     // about a header it may fix only to be refused again.
     const scope = this.scopeOf(request, context);
@@ -222,6 +222,30 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     return headers;
   }
+}
+
+/**
+ * The response in the shape the interceptor uses: Express's as it is; Fastify's reply, whose
+ * header setter is `header`, through a thin view (setting headers on Fastify's raw response
+ * would be overwritten when the reply is sent).
+ */
+function asIdempotencyResponse(response: unknown): IdempotencyResponse {
+  const reply = response as {
+    raw?: unknown;
+    header?: (name: string, value: string) => unknown;
+    getHeader(name: string): string | number | string[] | undefined;
+    status(code: number): unknown;
+    statusCode: number;
+  };
+  if (typeof reply.header !== 'function' || reply.raw === undefined) return response as IdempotencyResponse;
+  return {
+    get statusCode() {
+      return reply.statusCode;
+    },
+    status: (code) => reply.status(code),
+    setHeader: (name, value) => reply.header!(name, value),
+    getHeader: (name) => reply.getHeader(name),
+  };
 }
 
 /** The concrete path of the request, without the query string. */
