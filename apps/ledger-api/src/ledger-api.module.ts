@@ -9,6 +9,7 @@ import { DepositFundsHandler, FreezeAccountHandler, OpenAccountHandler } from '.
 import { CALLBACK_CHANNEL_LIMITER, CALLBACK_CHANNELS, channelsByName, type CallbackChannel } from './callbacks/callback-channels';
 import { CallbackRecorder } from './callbacks/callback-recorder';
 import { CallbacksController, PAYMENT_METRICS } from './callbacks/callbacks.controller';
+import { ReconciliationController, ResolveDiscrepancyHandler } from './reconciliation';
 import { LedgerApiMetrics } from './shared/ledger-api-metrics';
 import { AccountCommands, EVENT_STORE, WithdrawalCommands } from './shared/tokens';
 import { WithdrawalIndex } from './withdrawals/withdrawal-index';
@@ -44,7 +45,7 @@ export class LedgerApiModule implements OnModuleInit {
     return {
       module: LedgerApiModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [AccountsController, WithdrawalsController, CallbacksController],
+      controllers: [AccountsController, WithdrawalsController, CallbacksController, ReconciliationController],
       providers: [
         { provide: EVENT_STORE, useValue: options.store },
         { provide: AccountCommands, useValue: new AccountCommands(options.store) },
@@ -65,6 +66,7 @@ export class LedgerApiModule implements OnModuleInit {
         RequestWithdrawalHandler,
         CancelWithdrawalHandler,
         ResolveReviewHandler,
+        ResolveDiscrepancyHandler,
       ],
     };
   }
