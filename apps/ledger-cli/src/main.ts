@@ -55,6 +55,9 @@ async function main(): Promise<ExitCode> {
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  // A closed pipe surfaces on the next write (`write` turns it into exit 141); the stream's
+  // own 'error' event must not crash the process before that.
+  process.stdout.on('error', () => undefined);
   try {
     await CommandFactory.runApplication(app);
   } catch (error) {
@@ -92,7 +95,7 @@ function report(failure: unknown, interrupted: boolean): ExitCode {
     return failure.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (failure instanceof CliError) {
-    process.stderr.write(`ledger: ${failure.message}\n`);
+    if (failure.message !== '') process.stderr.write(`ledger: ${failure.message}\n`);
     return failure.exitCode;
   }
   if (interrupted) {

@@ -14,6 +14,8 @@ export const EXIT = {
   unavailable: 3,
   /** Interrupted by SIGINT (128 + 2, the shell's convention). */
   interrupted: 130,
+  /** The reader of stdout went away (`ledger history ... | head`): 128 + SIGPIPE, as if killed by it. */
+  brokenPipe: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { CliError, EXIT } from './cli-error';
 
 /**
  * Where a command writes. Results go to `out` (stdout), so they can be piped and parsed;
@@ -19,7 +20,14 @@ export function processStreams(): CliStreams {
  * export streams at the speed of its reader instead of piling up in memory.
  */
 export async function write(stream: Writable, text: string): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
+  // A reader that went away (`| head`) ends the command quietly, as SIGPIPE ends a C tool.
+  if (stream.destroyed) throw new CliError('', EXIT.brokenPipe);
+  try {
+    if (!stream.write(text)) await once(stream, 'drain');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw new CliError('', EXIT.brokenPipe);
+    throw error;
+  }
 }
 
 /**

@@ -50,7 +50,7 @@ export class RebuildCommand extends CommandRunner {
     const store = await this.connection.store();
     const dataSource = await this.connection.dataSource();
     const head = await store.headPosition();
-    const progress = Progress.start(this.context.streams, `rebuild ${names.join(',')}`, head);
+    const progress = Progress.start(this.context.streams, `rebuild ${projection!}`, head);
     let result: RebuildResult;
     try {
       result = await rebuildProjections(createProjections(names), {
