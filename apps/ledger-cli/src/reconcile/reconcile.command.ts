@@ -130,7 +130,7 @@ export function formatImport(result: ImportStatementResult): string {
         d.note,
       ]),
     )}`;
-    text += `\nresolve each with the ops API once explained (docs/operations.md, "Reconciliation discrepancies")\n`;
+    text += `\neach discrepancy waits in the reconciliation review queue (GET /v1/reconciliation/discrepancies); docs/operations.md says how to work it\n`;
   }
   return text;
 }
