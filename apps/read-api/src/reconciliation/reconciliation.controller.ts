@@ -4,17 +4,10 @@ import type { Pool } from 'pg';
 import { ApiError, ApiErrorResponse, RequireScopes } from '@ledger/platform';
 import { ChannelPipe, IsoDatePipe } from '../shared/path-params';
 import { ProjectionWaiter } from '../shared/projection-waiter';
-import { READ_POOL } from '../shared/tokens';
+import { READ_API_SETTINGS, READ_POOL, type ReadApiSettings } from '../shared/tokens';
 import { limitOf } from '../shared/validators';
 import { DiscrepancyListQuery, ReconciliationQueries, ReconciliationReportQuery } from './reconciliation.queries';
 import { DiscrepancyPageResponse, ReconciliationReportResponse } from './reconciliation.responses';
-
-/**
- * The projection that writes the reconciliation read model, by its checkpoint name (the
- * `reconciliation` projection of `@ledger/read-models`). Named here rather than in
- * `ReadModelProjections` because that setting belongs to the read API's composition.
- */
-export const RECONCILIATION_PROJECTION = 'reconciliation';
 
 /**
  * Reconciliation reports and the reconciliation review queue (docs/reconciliation.md).
@@ -32,6 +25,7 @@ export class ReconciliationController {
   constructor(
     @Inject(READ_POOL) pool: Pool,
     @Inject(ProjectionWaiter) private readonly waiter: ProjectionWaiter,
+    @Inject(READ_API_SETTINGS) private readonly settings: ReadApiSettings,
   ) {
     this.queries = new ReconciliationQueries(pool);
   }
@@ -40,7 +34,7 @@ export class ReconciliationController {
   @Get('discrepancies')
   @ApiOkResponse({ type: DiscrepancyPageResponse })
   async discrepancies(@Query() query: DiscrepancyListQuery): Promise<DiscrepancyPageResponse> {
-    await this.waiter.waitFor([RECONCILIATION_PROJECTION], query.minPosition);
+    await this.waiter.waitFor([this.settings.readModelProjections.reconciliation], query.minPosition);
     return this.queries.discrepancies(query, limitOf(query.limit));
   }
 
@@ -54,7 +48,7 @@ export class ReconciliationController {
     @Param('date', IsoDatePipe) date: string,
     @Query() query: ReconciliationReportQuery,
   ): Promise<ReconciliationReportResponse> {
-    await this.waiter.waitFor([RECONCILIATION_PROJECTION], query.minPosition);
+    await this.waiter.waitFor([this.settings.readModelProjections.reconciliation], query.minPosition);
     const report = await this.queries.report(channel, date, query.statementId);
     if (report === undefined) throw new ApiError(404, 'reconciliation_not_found', `No statement imported for ${channel} on ${date}.`, { channel, date });
     if (report.statement === null) {

@@ -10,6 +10,7 @@ export interface ReadModelProjections {
   journal: string;
   withdrawals: string;
   reviewQueue: string;
+  reconciliation: string;
 }
 
 export const DEFAULT_READ_MODEL_PROJECTIONS: Readonly<ReadModelProjections> = {
@@ -18,6 +19,7 @@ export const DEFAULT_READ_MODEL_PROJECTIONS: Readonly<ReadModelProjections> = {
   withdrawals: 'withdrawals',
   // The withdrawals projection writes the review queue in the same transaction, under its checkpoint.
   reviewQueue: 'withdrawals',
+  reconciliation: 'reconciliation',
 };
 
 /** The options of createReadApiApp after defaults, shared by the controllers. */

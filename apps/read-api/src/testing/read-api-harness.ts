@@ -6,7 +6,7 @@ import { createReadModelsDataSource, migrateReadModels } from '@ledger/read-mode
 import { createTestDatabase, type TestDatabase } from '@ledger/test-support';
 import { createReadApiApp, type ReadApiAppOptions } from '../read-api.app';
 
-export const PROJECTIONS = ['balances', 'journal', 'withdrawals'] as const;
+export const PROJECTIONS = ['balances', 'journal', 'withdrawals', 'reconciliation'] as const;
 
 export interface ReadHarness {
   baseUrl: string;
