@@ -24,8 +24,12 @@ export function parseInstant(value: string, option: string): Date {
   if (!ISO_INSTANT_PATTERN.test(value)) {
     throw usageError(`${option}: expected a global position or an ISO-8601 time with a zone (2026-11-23T10:00:00Z), got ${JSON.stringify(value)}`);
   }
+  const [year, month, day, hours, minutes, seconds = 0] = value.match(/[0-9]+/g)!.slice(0, 6).map(Number) as number[];
+  const calendar = new Date(Date.UTC(year!, month! - 1, day!));
+  // Date would roll 2026-02-30 over into March and 24:00 into the next day; a typo must not move the point.
+  const valid = calendar.getUTCMonth() === month! - 1 && calendar.getUTCDate() === day && hours! <= 23 && minutes! <= 59 && seconds <= 59;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw usageError(`${option}: ${JSON.stringify(value)} is not a valid time`);
+  if (!valid || Number.isNaN(time.getTime())) throw usageError(`${option}: ${JSON.stringify(value)} is not a valid time`);
   return time;
 }
 
