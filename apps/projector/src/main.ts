@@ -1,22 +1,32 @@
 import 'reflect-metadata';
 import { connectEventStore } from '@ledger/event-store';
+import { createPaymentChannels, loadPaymentChannels, paymentMetrics } from '@ledger/payments';
 import { ConfigError, loadConfig, resolveDatabase } from '@ledger/platform';
 import type { ProjectorLog } from '@ledger/read-models';
-import { createProjector } from './create-projector';
+import { Registry } from 'prom-client';
+import { createProjector, type ProjectorApp } from './create-projector';
+import { createPayoutProcessManager, payoutsConfigFromEnv, type PayoutProcessManager } from './payouts';
 
 /**
- * The projector on its own. Prints one JSON line `{"projecting": true}` on stdout once it
- * has started (leading or standing by), so supervisors and tests can wait for it; logs are
- * JSON lines on stderr.
+ * The projector on its own: the read-model projections and the payout process manager. Prints
+ * one JSON line `{"projecting": true}` on stdout once the projections have started (leading
+ * or standing by), and `{"payouts": true}` once the payout process manager has, so
+ * supervisors and tests can wait for them; logs are JSON lines on stderr.
  *
  * Besides the shared configuration (DATABASE_URL, EVENTSTORE_URL, ...): PROJECTOR_BATCH_SIZE
- * (events per batch and transaction, default 1000) and PROJECTIONS (comma-separated names,
- * default all).
+ * (events per batch and transaction, default 1000), PROJECTIONS (comma-separated names,
+ * default all; `none` runs the payout process manager alone), PAYMENT_CHANNELS (the channels,
+ * docs/payments.md) and the PAYOUTS* variables of `payoutsConfigFromEnv` (docs/payouts.md).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const batchSize = positiveInteger('PROJECTOR_BATCH_SIZE', 1_000);
-  const projections = process.env.PROJECTIONS?.split(',').map((name) => name.trim()).filter(Boolean);
+  const projectionsVariable = process.env.PROJECTIONS?.trim();
+  const projections =
+    projectionsVariable === 'none' ? [] : projectionsVariable?.split(',').map((name) => name.trim()).filter(Boolean);
+  // Read before anything starts: a mistake in where money goes must stop the process now.
+  const channelConfigs = loadPaymentChannels(process.env);
+  const payouts = payoutsConfigFromEnv(process.env, channelConfigs.length);
   const log: ProjectorLog =
     config.logLevel === 'silent'
       ? () => undefined
@@ -33,12 +43,25 @@ async function main(): Promise<void> {
     eventStoreUrl: config.eventStoreUrl,
     eventStoreTimeoutMs: config.eventStoreTimeoutMs,
   });
-  const projector = createProjector({ store, url: database.url, projections, batchSize, log });
-  await projector.start();
-  process.stdout.write(`${JSON.stringify({ projecting: true })}\n`);
+  const projector: ProjectorApp | undefined =
+    projections?.length === 0 ? undefined : createProjector({ store, url: database.url, projections, batchSize, log });
+  await projector?.start();
+  if (projector) process.stdout.write(`${JSON.stringify({ projecting: true })}\n`);
+
+  let payoutManager: PayoutProcessManager | undefined;
+  if (payouts.enabled) {
+    // This process serves no /metrics; the registry keeps the counters for a future scrape
+    // endpoint and keeps two processes' metrics apart in tests that run several in one.
+    const registry = new Registry();
+    const { router } = createPaymentChannels(channelConfigs, { metrics: paymentMetrics(registry) });
+    payoutManager = createPayoutProcessManager({ store, url: database.url, routing: router, registry, log, options: payouts.options });
+    await payoutManager.start();
+    process.stdout.write(`${JSON.stringify({ payouts: true })}\n`);
+  }
 
   const stop = async () => {
-    await projector.stop().catch(() => undefined);
+    await payoutManager?.stop().catch(() => undefined);
+    await projector?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     await database.embedded?.stop().catch(() => undefined);
     process.exit(0);

@@ -21,3 +21,4 @@ export {
 export { PayoutMetrics, payoutMetrics, type ManualReviewReason, type ReactionOutcome } from './payout-metrics';
 export { migratePayouts, PAYOUTS_MIGRATIONS, PAYOUTS_SCHEMA } from './migrations';
 export { payoutIdempotencyKey, payoutSeeds } from './seeds';
+export { payoutsConfigFromEnv, type PayoutsConfig } from './payouts-config';

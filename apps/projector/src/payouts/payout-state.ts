@@ -150,8 +150,9 @@ export class PayoutState {
   }
 
   /**
-   * Makes sure an attempt found in flight on replay (its submit answered before a crash, or
-   * this table was lost) has a timer. Leaves an existing row alone.
+   * Makes sure an attempt found in flight on replay has a timer: its submit was answered and
+   * recorded in the ledger, but the process died before this table heard of it (the row is
+   * still `submitting`), or the table was lost. A row that already has a timer is left alone.
    */
   async ensureTracked(input: {
     withdrawalId: string;
@@ -165,11 +166,16 @@ export class PayoutState {
     nextCheckAt: Date;
   }): Promise<void> {
     await this.session.query(
-      `insert into payouts.attempts
+      `insert into payouts.attempts as a
          (withdrawal_id, attempt, channel, idempotency_key, initiated_event_id, status,
           submit_started_at, submit_deadline_at, unknown_since, next_check_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, case when $6 = 'unknown' then $7::timestamptz end, $9, $7)
-       on conflict (withdrawal_id, attempt) do nothing`,
+       values ($1, $2, $3, $4, $5, $6::text, $7, $8, case when $6::text = 'unknown' then $7::timestamptz end, $9, $7)
+       on conflict (withdrawal_id, attempt) do update
+         set status = excluded.status,
+             unknown_since = coalesce(a.unknown_since, excluded.unknown_since),
+             next_check_at = excluded.next_check_at,
+             updated_at = excluded.updated_at
+         where a.status = 'submitting'`,
       [
         input.withdrawalId,
         input.attempt,
