@@ -29,6 +29,9 @@ describe('payout process manager', () => {
   let routing: ReturnType<typeof createPaymentChannels>['router'];
   const dataSources: DataSource[] = [];
   let pm: PayoutProcessManager;
+  // The process managers' clock runs this far ahead of the wall clock, so a test can make
+  // a give-up time pass without waiting for it.
+  let clockAheadMs = 0;
 
   const CHANNEL_TIMEOUT_MS = 800;
   const timers = {
@@ -47,6 +50,7 @@ describe('payout process manager', () => {
       dataSource,
       routing,
       registry,
+      clock: () => new Date(Date.now() + clockAheadMs),
       options: { timers, timerScanMs: 50, standbyRetryMs: 100, concurrency: 8 },
     });
   }
@@ -94,6 +98,7 @@ describe('payout process manager', () => {
   });
 
   afterEach(async () => {
+    clockAheadMs = 0;
     await Promise.all([sandboxA.setBehaviour(DEFAULTS), sandboxB.setBehaviour(DEFAULTS)]);
   });
   const DEFAULTS = { settleDelayMs: 50, failureRate: 0, timeoutRate: 0, unavailable: false };
@@ -182,6 +187,32 @@ describe('payout process manager', () => {
     expect(events[3]!.data).toMatchObject({ channel: 'beta', attempt: 2 });
     expect(await sandboxA.payoutsOf(withdrawalId)).toEqual([]);
     expect(await sandboxB.payoutsOf(withdrawalId)).toEqual([expect.objectContaining({ idempotencyKey: `${withdrawalId}:2`, timesPaid: 1 })]);
+  });
+
+  it('asks a person when an outcome stays unknown past the give-up time, and goes on asking the provider', async () => {
+    await sandboxA.setBehaviour({ unavailable: true });
+    const { withdrawalId, accountId } = await ledger.requestWithdrawal({ amount: 1_250n, currency: 'EUR' });
+    await until(async () => (await ledger.withdrawalTypes(withdrawalId)).includes('PayoutOutcomeUnknown'), 'PayoutOutcomeUnknown');
+    await until(async () => (await metric('ledger_payout_attempts_unresolved', { status: 'unknown' })) >= 1, 'the unknown attempt gauge');
+    const reviewsBefore = await metric('ledger_manual_reviews_requested_total', { reason: 'outcome_unknown_too_long' });
+    clockAheadMs = timers.unknownGiveUpMs + 60_000;
+    await until(async () => (await ledger.withdrawalTypes(withdrawalId)).includes('ManualReviewRequested'), 'ManualReviewRequested');
+
+    const review = (await ledger.withdrawalEvents(withdrawalId)).at(-1)!;
+    expect(review.data).toMatchObject({
+      fromStatus: 'unknown',
+      reason: expect.stringMatching(new RegExp(`^outcome_unknown_too_long: attempt 1 on channel alpha \\(key ${withdrawalId}\\)`)),
+    });
+    expect(await metric('ledger_manual_reviews_requested_total', { reason: 'outcome_unknown_too_long' })).toBe(reviewsBefore + 1);
+    // One review, however many more queries find nothing.
+    await new Promise((done) => setTimeout(done, 300));
+    expect((await ledger.withdrawalTypes(withdrawalId)).filter((type) => type === 'ManualReviewRequested')).toHaveLength(1);
+    // The provider never got it (it was down): once it answers again, the finding is logged
+    // for the person deciding, and the attempt needs no more queries.
+    await sandboxA.setBehaviour({ unavailable: false });
+    await until(async () => (await metric('ledger_payout_attempts_unresolved', { status: 'unknown' })) === 0, 'the attempt to be resolved');
+    expect(await ledger.withdrawalTypes(withdrawalId)).toEqual(['PayoutInitiated', 'PayoutOutcomeUnknown', 'ManualReviewRequested']);
+    expect(await ledger.holdTypes(accountId, withdrawalId)).toEqual(['WithdrawalRequested', 'Debited']);
   });
 
   it('asks a person after three failed attempts, naming them', async () => {
@@ -321,6 +352,46 @@ describe('payout process manager', () => {
       const review = (await ledger.withdrawalEvents(withdrawalId)).at(-1)!;
       expect(review.data).toMatchObject({ fromStatus: 'processing', reason: expect.stringMatching(/^provider_reference_mismatch: payout.settled callback/) });
       expect(await metric('ledger_manual_reviews_requested_total', { reason: 'conflicting_callback' })).toBe(reviewsBefore + 1);
+      expect(await ledger.holdTypes(accountId, withdrawalId)).toEqual(['WithdrawalRequested', 'Debited']);
+    });
+
+    it('lets a callback resolve an outcome the submit left unknown', async () => {
+      await sandboxA.setBehaviour({ timeoutRate: 1, hangMs: 5_000 });
+      const { withdrawalId, accountId } = await ledger.requestWithdrawal({ amount: 1_400n, currency: 'EUR' });
+      await until(async () => (await sandboxA.payoutsOf(withdrawalId)).length === 1, 'the provider to take the payout');
+      const [payout] = await sandboxA.payoutsOf(withdrawalId);
+      // The callback comes while the submit still waits for its answer; the process manager
+      // handles it after the submit's reaction, in the withdrawal's order.
+      await ledger.recordCallback({
+        channel: 'alpha',
+        type: 'payout.settled',
+        withdrawalId,
+        attempt: 1,
+        providerReference: payout!.providerReference,
+        amount: 1_400n,
+        currency: 'EUR',
+      });
+      await until(async () => (await ledger.holdTypes(accountId, withdrawalId)).includes('DebitSettled'), 'DebitSettled');
+      expect(await ledger.withdrawalTypes(withdrawalId)).toEqual(['PayoutInitiated', 'PayoutOutcomeUnknown', 'Settled']);
+    });
+
+    it('sends a late settlement of an attempt that was failed over to manual review: money could move twice', async () => {
+      await sandboxB.setBehaviour({ settleDelayMs: 600_000 });
+      // Alpha refuses USD, beta takes it and keeps it pending.
+      const { withdrawalId, accountId } = await ledger.requestWithdrawal({ amount: 1_500n, currency: 'USD' });
+      await until(async () => (await ledger.withdrawalTypes(withdrawalId)).includes('PayoutSubmitted'), 'attempt 2 submitted');
+      await ledger.recordCallback({
+        channel: 'alpha',
+        type: 'payout.settled',
+        withdrawalId,
+        attempt: 1,
+        providerReference: 'psp_alpha_says_paid',
+        amount: 1_500n,
+        currency: 'USD',
+      });
+      await until(async () => (await ledger.withdrawalTypes(withdrawalId)).includes('ManualReviewRequested'), 'ManualReviewRequested');
+      const review = (await ledger.withdrawalEvents(withdrawalId)).at(-1)!;
+      expect(review.data).toMatchObject({ fromStatus: 'processing', reason: expect.stringMatching(/^illegal_transition: payout.settled callback for attempt 1 from alpha/) });
       expect(await ledger.holdTypes(accountId, withdrawalId)).toEqual(['WithdrawalRequested', 'Debited']);
     });
 
