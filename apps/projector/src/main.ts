@@ -50,8 +50,8 @@ async function main(): Promise<void> {
 
   let payoutManager: PayoutProcessManager | undefined;
   if (payouts.enabled) {
-    // This process serves no /metrics; the registry keeps the counters for a future scrape
-    // endpoint and keeps two processes' metrics apart in tests that run several in one.
+    // This process serves no /metrics of its own yet; the channels and the process manager
+    // count into one registry, so a scrape endpoint added here needs nothing else.
     const registry = new Registry();
     const { router } = createPaymentChannels(channelConfigs, { metrics: paymentMetrics(registry) });
     payoutManager = createPayoutProcessManager({ store, url: database.url, routing: router, registry, log, options: payouts.options });
