@@ -104,6 +104,7 @@ describe('payout process manager', () => {
   const DEFAULTS = { settleDelayMs: 50, failureRate: 0, timeoutRate: 0, unavailable: false };
 
   it('pays a withdrawal out: Debited -> PayoutInitiated -> PayoutSubmitted -> Settled -> DebitSettled', async () => {
+    const settledBefore = await metric('ledger_payouts_total', { channel: 'alpha', outcome: 'settled' });
     const { withdrawalId, accountId } = await ledger.requestWithdrawal({ amount: 1_050n, currency: 'EUR' });
     await until(async () => (await ledger.holdTypes(accountId, withdrawalId)).includes('DebitSettled'), 'DebitSettled');
 
@@ -116,6 +117,9 @@ describe('payout process manager', () => {
     // Attempt 1 is paid under the withdrawal id itself (ARCHITECTURE.md §6).
     expect(payouts).toEqual([expect.objectContaining({ idempotencyKey: withdrawalId, status: 'settled', timesPaid: 1, submissions: 1 })]);
     expect(settled!.data).toMatchObject({ providerReference: payouts[0]!.providerReference });
+    // The channel counted the submit; the process manager counts the outcome it recorded.
+    expect(await metric('ledger_payouts_total', { channel: 'alpha', outcome: 'accepted' })).toBeGreaterThanOrEqual(1);
+    expect(await metric('ledger_payouts_total', { channel: 'alpha', outcome: 'settled' })).toBe(settledBefore + 1);
   });
 
   it('reverses the hold when the provider fails the payout: PayoutFailed -> DebitReversed', async () => {

@@ -287,7 +287,8 @@ class PayoutProcessManagerImpl implements PayoutProcessManager {
       state,
       routing: this.options.routing,
       metrics: this.metrics,
-      paymentMetrics: this.options.registry ? paymentMetrics(this.options.registry) : undefined,
+      // The outcomes it records join the channels' submit counts in `ledger_payouts_total`.
+      paymentMetrics: paymentMetrics(this.metrics.registry),
       timers: this.settings.timers,
       clock: this.clock,
       log: this.log,

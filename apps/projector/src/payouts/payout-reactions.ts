@@ -131,7 +131,7 @@ export interface PayoutReactionsOptions {
   state: PayoutState;
   routing: PayoutRouting;
   metrics: PayoutMetrics;
-  paymentMetrics?: PaymentMetrics;
+  paymentMetrics: PaymentMetrics;
   timers: PayoutTimerSettings;
   clock: () => Date;
   log: ProjectorLog;
@@ -856,7 +856,7 @@ export class PayoutReactions {
   }
 
   private countPayout(channel: string, outcome: PayoutOutcomeLabel): void {
-    this.options.paymentMetrics?.recordPayout(channel, outcome);
+    this.options.paymentMetrics.recordPayout(channel, outcome);
   }
 
   private metadata(): CommandMetadata {
