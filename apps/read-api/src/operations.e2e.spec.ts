@@ -271,6 +271,21 @@ describe('metrics', () => {
     expect(text).not.toContain(accountId);
   });
 
+  it('counts the open review queues at scrape time: withdrawals in manual review and open discrepancies', async () => {
+    const before = (await get(api, '/metrics', null)).text;
+    const open = (text: string, queue: string) => sample(text, 'ledger_review_queue_open', `{queue="${queue}"}`);
+    const withdrawalsBefore = open(before, 'withdrawals')!;
+    expect(open(before, 'discrepancies')).toBeGreaterThanOrEqual(0);
+    await api.pool.query(
+      `insert into read_models.review_queue (withdrawal_id, reason, from_status, requested_at, requested_by, position)
+       values ($1, 'three failed attempts', 'requested', now(), 'payout-process-manager', 7),
+              ($2, 'conflicting callback', 'processing', now(), 'payout-process-manager', 8)`,
+      [`w-${randomUUID()}`, `w-${randomUUID()}`],
+    );
+    const after = (await get(api, '/metrics', null)).text;
+    expect(open(after, 'withdrawals')).toBe(withdrawalsBefore + 2);
+  });
+
   it('without a head position the lag series are absent and readiness checks the database only', async () => {
     const headless = await startReadApi({ headPosition: undefined });
     try {

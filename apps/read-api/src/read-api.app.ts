@@ -116,7 +116,16 @@ class ReadApiRootModule implements OnModuleDestroy {
         { provide: AccountQueries, useValue: new AccountQueries(options.pool) },
         { provide: WithdrawalQueries, useValue: new WithdrawalQueries(options.pool) },
         { provide: ReviewQueueQueries, useValue: new ReviewQueueQueries(options.pool) },
-        { provide: ReadApiMetrics, useValue: new ReadApiMetrics(options.metricsRegistry ?? new Registry(), sampleLag) },
+        {
+          provide: ReadApiMetrics,
+          useValue: new ReadApiMetrics(options.metricsRegistry ?? new Registry(), sampleLag, async () => {
+            const { rows } = await options.pool.query<{ withdrawals: string; discrepancies: string }>(
+              `select (select count(*) from read_models.review_queue where resolved_at is null) as withdrawals,
+                      (select count(*) from read_models.reconciliation_items where review_state = 'open') as discrepancies`,
+            );
+            return { withdrawals: Number(rows[0]!.withdrawals), discrepancies: Number(rows[0]!.discrepancies) };
+          }),
+        },
       ],
     };
   }

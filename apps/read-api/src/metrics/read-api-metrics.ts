@@ -2,6 +2,8 @@ import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { HttpSample } from '@ledger/platform';
 import type { ProjectionLag } from '../shared/checkpoints';
 
+export type ReviewQueueName = 'withdrawals' | 'discrepancies';
+
 /** A projection-lag reading: the lags, and the head they were measured against when known. */
 export interface LagSample {
   head: bigint | undefined;
@@ -27,7 +29,20 @@ export class ReadApiMetrics {
   constructor(
     readonly registry: Registry,
     private readonly sampleLag: () => Promise<LagSample>,
+    /** Open items waiting for a person, by queue; undefined when the database does not answer. */
+    private readonly sampleReviewQueue?: () => Promise<Record<ReviewQueueName, number>>,
   ) {
+    const reviewQueue: Gauge<'queue'> = new Gauge({
+      name: 'ledger_review_queue_open',
+      help: 'Items waiting for an operator, at scrape time: withdrawals in manual review, open reconciliation discrepancies.',
+      labelNames: ['queue'],
+      registers: [registry],
+      collect: async () => {
+        reviewQueue.reset();
+        const sizes = await this.sampleReviewQueue?.().catch(() => undefined);
+        for (const [queue, size] of Object.entries(sizes ?? {})) reviewQueue.set({ queue }, size);
+      },
+    });
     const lagEvents: Gauge<'projection'> = new Gauge({
       name: 'ledger_read_api_projection_lag_events',
       help: 'Events between the event store head and the projection checkpoint, at scrape time.',
