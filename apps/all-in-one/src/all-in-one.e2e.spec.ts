@@ -148,5 +148,7 @@ describe('the all-in-one process (npm start)', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${ports.readApi}/metrics`)).text();
     expect(metrics).toContain('ledger_payouts_total');
     expect(metrics).toContain('ledger_payment_channel_circuit_state');
+    expect(metrics).toContain('ledger_projection_lag_events');
+    expect(metrics).toContain('ledger_review_queue_open');
   });
 });

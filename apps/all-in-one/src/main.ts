@@ -7,6 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Pool } from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectEventStore, type EventStore } from '@ledger/event-store';
+import { ProjectorMetrics } from '@ledger/read-models';
 import {
   createPaymentChannels,
   generateWebhookSecret,
@@ -109,7 +110,12 @@ async function main(running: Running): Promise<void> {
   log('info', `command API on http://localhost:${apiPort} (OpenAPI at /docs, health at /health/live and /health/ready)`);
 
   // The projector migrates the read models, then follows the log from its checkpoints.
-  running.projector = createProjector({ store: running.store, url: running.database.url });
+  running.projector = createProjector({
+    store: running.store,
+    url: running.database.url,
+    // Served by the read API's /metrics with the payout series (ledger_projection_*).
+    metrics: new ProjectorMetrics({ registry: opsRegistry }),
+  });
   await running.projector.start();
   const store = running.store;
   running.readApi = await createReadApiApp({
