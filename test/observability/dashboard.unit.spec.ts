@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry, type Metric } from 'prom-client';
+import { Registry } from 'prom-client';
 import { paymentMetrics } from '@ledger/payments';
 import { ProjectorMetrics } from '@ledger/read-models';
 import { LedgerApiMetrics } from '../../apps/ledger-api/src/shared/ledger-api-metrics';
@@ -25,7 +25,7 @@ function registeredMetrics(): Map<string, string[]> {
   paymentMetrics(registry);
   const metrics = new Map<string, string[]>();
   for (const metric of registry.getMetricsAsArray()) {
-    const { name, labelNames } = metric as Metric & { name: string; labelNames?: string[] };
+    const { name, labelNames } = metric as unknown as { name: string; labelNames?: string[] };
     metrics.set(name, labelNames ?? []);
   }
   return metrics;
