@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { EntityIdPipe } from '../shared/entity-id.pipe';
@@ -21,7 +21,6 @@ const IDEMPOTENCY_HEADER = {
 };
 
 @ApiTags('accounts')
-@ApiBearerAuth()
 @ApiHeader(IDEMPOTENCY_HEADER)
 @Controller('v1/accounts')
 export class AccountsController {

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { ChannelPipe, DiscrepancyIdPipe, IsoDatePipe } from './path-params';
@@ -12,7 +12,6 @@ import { DiscrepancyResolvedResponse, ResolveDiscrepancyCommand, ResolveDiscrepa
  * the findings are read from the read API.
  */
 @ApiTags('reconciliation')
-@ApiBearerAuth()
 @ApiHeader({ name: 'Idempotency-Key', required: true })
 @Controller('v1/reconciliation')
 export class ReconciliationController {

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Idempotent, RequireScopes } from '@ledger/platform';
 import { commandContext } from '../shared/command-context';
 import { EntityIdPipe } from '../shared/entity-id.pipe';
@@ -14,7 +14,6 @@ import {
 } from './withdrawal.requests';
 
 @ApiTags('withdrawals')
-@ApiBearerAuth()
 @ApiHeader({ name: 'Idempotency-Key', required: true })
 @Controller('v1/withdrawals')
 export class WithdrawalsController {
