@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@ledger/test-support';
 import { PostgresEventStore } from './postgres-event-store';
 import { migrateEventStore } from './migrate';
+import { MIGRATIONS } from './schema';
 import {
   describeEventStoreContract,
   event,
@@ -41,7 +42,16 @@ describe('PostgreSQL event store', () => {
   it('migrations are idempotent and safe to run concurrently', async () => {
     await Promise.all([migrateEventStore(store.pool), migrateEventStore(store.pool), migrateEventStore(store.pool)]);
     const { rows } = await store.pool.query('select version from event_store.migrations order by version');
-    expect(rows.map((row) => row.version)).toEqual([1, 2]);
+    expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
+  });
+
+  it('lets append_batch cache its plans, with sequential scans ruled out so an empty table cannot fix a bad one', async () => {
+    const { rows } = await store.pool.query<{ config: string[] }>(
+      `select proconfig as config from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'event_store' and p.proname = 'append_batch'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.config.sort()).toEqual(['enable_seqscan=off', 'plan_cache_mode=auto']);
   });
 
   it('hands out dense positions: no gaps, even after rejected appends', async () => {
