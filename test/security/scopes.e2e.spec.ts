@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Scope } from '@ledger/platform';
 import { startSecurityApps, type SecurityApps } from './support/apps';
+import { validBody } from './support/bodies';
 import { documentedDocsRoutes, documentedRoutes, type AppName } from './support/docs';
 import { envelopeProblems } from './support/envelope';
 import { bearer, send, type RawAnswer } from './support/http';
@@ -43,30 +44,6 @@ function isPublic(operation: Operation): boolean {
   return documentedRoutes(operation.app).some((r) => r.public && r.method === operation.method && r.path === operation.path);
 }
 
-/** A body the operation accepts, so that whatever refuses the request is the key and nothing else. */
-function validBody(operation: Operation): unknown {
-  const { accountId } = apps.ids;
-  switch (operationName(operation)) {
-    case 'POST /v1/accounts':
-      return { ownerId: 'owner-walk', currency: 'EUR' };
-    case 'POST /v1/accounts/{id}/deposits':
-      return { amount: '100', currency: 'EUR', reference: 'walk' };
-    case 'POST /v1/withdrawals':
-      return {
-        accountId,
-        amount: '1',
-        currency: 'EUR',
-        destination: { type: 'bank_account', accountNumber: 'DE89370400440532013000', bankCode: 'COBADEFFXXX', holderName: 'Ada Lovelace' },
-      };
-    case 'POST /v1/withdrawals/{id}/review':
-      return { decision: 'fail', reason: 'walk' };
-    case 'POST /v1/callbacks/{channel}':
-      return { type: 'payout.settled' };
-    default:
-      return operation.bodyFields?.includes('reason') ? { reason: 'walk' } : {};
-  }
-}
-
 /** What one request did: its answer and whether the event store or the idempotency table moved. */
 interface Observed {
   answer: RawAnswer;
@@ -79,7 +56,7 @@ async function call(operation: Operation, headers: OutgoingHttpHeaders): Promise
   const all: OutgoingHttpHeaders = { ...headers };
   let body: string | undefined;
   if (operation.method === 'POST') {
-    body = JSON.stringify(validBody(operation));
+    body = JSON.stringify(validBody(operation, apps.ids));
     all['content-type'] = 'application/json';
     if (operation.requiredHeaders.includes('idempotency-key')) all['idempotency-key'] = randomUUID();
   }

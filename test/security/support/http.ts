@@ -1,4 +1,5 @@
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 
 /** A request as the fuzzer builds it: the path is sent byte for byte, unnormalised. */
 export interface RawRequest {
@@ -24,10 +25,15 @@ export interface RawAnswer {
  */
 export function send(baseUrl: string, req: RawRequest, timeoutMs = 10_000): Promise<RawAnswer> {
   const url = new URL(baseUrl);
+  const headers: OutgoingHttpHeaders = { ...req.headers };
+  // Node's client frames a GET body with neither length nor chunking; say how long it is.
+  if (req.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
+    headers['content-length'] = String(Buffer.byteLength(req.body));
+  }
   return new Promise((resolve, reject) => {
     let answered = false;
     const client = httpRequest(
-      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers: req.headers, agent: false, timeout: timeoutMs },
+      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: false, timeout: timeoutMs },
       (res) => {
         answered = true;
         let ended = false;
@@ -70,4 +76,38 @@ export function send(baseUrl: string, req: RawRequest, timeoutMs = 10_000): Prom
 
 export function bearer(key: string): string {
   return `Bearer ${key}`;
+}
+
+/**
+ * Bytes straight onto a socket, for what no HTTP client will send (an unparseable request
+ * line); the answer is parsed just enough for the envelope checks.
+ */
+export function sendBytes(baseUrl: string, bytes: string, timeoutMs = 5_000): Promise<RawAnswer> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...headerLines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of headerLines) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const body = rest.join('\r\n\r\n');
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, text: body, json });
+    });
+    socket.end(bytes);
+  });
 }
