@@ -141,6 +141,11 @@ function configureFastify(app: NestFastifyApplication, options: HttpAppOptions, 
     // Not `pipeline`: it would hand zlib's own error (a 500) to Fastify; ours is the 400.
     inflate.on('error', () => inflated.destroy(new ApiError(400, 'malformed_body', 'The request body could not be decompressed.')));
     payload.on('error', (error) => inflated.destroy(error));
+    // A route that never reads its body (every GET) leaves the stream without a reader, and
+    // an 'error' event nobody listens to is an uncaught exception: one request with a broken
+    // gzip body would end the process. Fastify adds its own listener when it reads the body,
+    // so this one only ever catches errors of bodies nobody wanted.
+    inflated.on('error', () => undefined);
     payload.pipe(inflate).pipe(inflated);
     return done(null, inflated);
   });
