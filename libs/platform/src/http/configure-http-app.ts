@@ -8,11 +8,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ApiError } from './api-error';
 import { API_KEY_SECURITY } from './auth';
-import { DEFAULT_BODY_LIMIT_BYTES, hasBody, isJson } from './body';
+import { DEFAULT_BODY_LIMIT_BYTES, hasBody, isJson, MAX_JSON_DEPTH, nestsDeeperThan } from './body';
 import { bodyParserError } from './exception-filter';
 import { HTTP_LOGGER, type RequestLogger } from './logging';
 import { requestContextMiddleware } from './request-context';
-import { createValidationPipe } from './validation';
+import { createValidationPipe, validationFailed } from './validation';
 
 export interface HttpAppOptions {
   /** Largest accepted request body; 64 KiB by default, ample for any command of ours. */
@@ -163,11 +163,20 @@ function configureFastify(app: NestFastifyApplication, options: HttpAppOptions, 
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
       // Express's strict mode: a JSON body is an object or an array, never a bare value.
       if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError('not an object or array');
+      if (nestsDeeperThan(parsed)) {
+        done(tooDeep(), undefined);
+        return;
+      }
       done(null, parsed);
     } catch {
       done(new ApiError(400, 'malformed_json', 'The request body is not valid JSON.'), undefined);
     }
   });
+}
+
+/** A body nested past MAX_JSON_DEPTH, refused before validation walks it (see MAX_JSON_DEPTH). */
+function tooDeep(): ApiError {
+  return validationFailed([{ field: '', rule: 'max_depth', message: `the body must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep` }]);
 }
 
 /** Structured-syntax JSON types too; Fastify matches content types against this. */
@@ -207,6 +216,7 @@ function configureExpress(express: NestExpressApplication, options: HttpAppOptio
     verify: keepRawBody,
   } as Parameters<NestExpressApplication['useBodyParser']>[1]);
   express.use((error: unknown, _req: IncomingMessage, _res: ServerResponse, next: Next) => next(bodyParserError(error) ?? error));
+  express.use((req: IncomingMessage & { body?: unknown }, _res: ServerResponse, next: Next) => next(nestsDeeperThan(req.body) ? tooDeep() : undefined));
   express.use(requestContextMiddleware);
 
   if (options.observe) {
