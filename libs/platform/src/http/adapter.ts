@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { ApiErrorResponseBody } from './api-error';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body';
+import { ensureRequestContext } from './request-context';
 
 /**
  * The HTTP platforms an app may run on. Express is Nest's default; Fastify costs about a
@@ -25,10 +27,33 @@ export function createFastifyAdapter(options: FastifyAdapterOptions = {}): Fasti
     // Our request logger writes the request lines; Fastify's own would duplicate them.
     logger: false,
     // Fastify refuses path parameters over 100 characters with a bare 414; let them through
-    // to validation, which answers 400 validation_failed naming the field.
-    routerOptions: { maxParamLength: 1_000 },
+    // to validation, which answers 400 validation_failed naming the field. Node's limit on the
+    // request head (16 KiB by default) bounds them long before this does.
+    routerOptions: { maxParamLength: 16_384 },
+    // The router's own refusals (a path that is not valid percent-encoded UTF-8, a parameter
+    // past the limit above) are answered by Fastify in its format, before any hook or filter
+    // runs; answer them in ours.
+    frameworkErrors: (error: { code?: string }, request: { raw: IncomingMessage }, reply: { raw: ServerResponse }) =>
+      answerRouterError(error.code, request.raw, reply.raw),
     return503OnClosing: true,
   });
+}
+
+/** A path the router could not take apart, as a 400 in the platform's error format. */
+function answerRouterError(code: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+  const { requestId } = ensureRequestContext(req, res);
+  const rule = code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'maxLength' : 'isUrl';
+  const body: ApiErrorResponseBody = {
+    error: {
+      code: 'validation_failed',
+      message: 'The request is invalid; see details.fields.',
+      details: { fields: [{ field: 'path', rule, message: 'the path must be valid percent-encoded UTF-8, with parameters of a sane length' }] },
+    },
+    requestId,
+  };
+  const text = JSON.stringify(body);
+  res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
 }
 
 /**
