@@ -22,7 +22,9 @@ import {
   loadConfig,
   resolveApiKeys,
   resolveDatabase,
+  startTracing,
   type ResolvedDatabase,
+  type Tracing,
 } from '@ledger/platform';
 import { createLedgerApiApp } from '../../ledger-api/src';
 import { createPayoutProcessManager, createProjector, payoutsConfigFromEnv, type PayoutProcessManager, type ProjectorApp } from '../../projector/src';
@@ -39,6 +41,7 @@ interface Running {
   payouts?: PayoutProcessManager;
   sandbox?: RunningSandboxProvider;
   readApi?: INestApplication;
+  tracing?: Tracing;
 }
 
 const log = (level: 'info' | 'fatal', msg: string) =>
@@ -50,6 +53,8 @@ const log = (level: 'info' | 'fatal', msg: string) =>
  */
 async function main(running: Running): Promise<void> {
   const config = loadConfig();
+  // Spans go to the OTLP endpoint in OTEL_EXPORTER_OTLP_ENDPOINT, if any (docs/operations.md).
+  running.tracing = startTracing({ serviceName: 'ledger' });
   const projectRoot = join(__dirname, '..', '..', '..', '..');
   const keys = resolveApiKeys({
     env: process.env,
@@ -193,6 +198,7 @@ async function stop(running: Running): Promise<void> {
   await running.pool?.end().catch(() => undefined);
   await running.store?.close().catch(() => undefined);
   await running.database?.embedded?.stop().catch(() => undefined);
+  await running.tracing?.shutdown().catch(() => undefined);
 }
 
 const running: Running = {};

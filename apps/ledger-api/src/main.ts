@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectEventStore } from '@ledger/event-store';
 import { createPaymentChannels, loadPaymentChannels } from '@ledger/payments';
-import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase } from '@ledger/platform';
+import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase, startTracing } from '@ledger/platform';
 import { createLedgerApiApp } from './ledger-api.app';
 
 /**
@@ -17,6 +17,8 @@ import { createLedgerApiApp } from './ledger-api.app';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Spans go to the OTLP endpoint in OTEL_EXPORTER_OTLP_ENDPOINT, if any (docs/operations.md).
+  const tracing = startTracing({ serviceName: 'ledger-api' });
   // Read before anything starts, so a bad channel configuration stops the process at once.
   const { channels } = createPaymentChannels(loadPaymentChannels(process.env));
   const keys = resolveApiKeys({
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ listening: address.port })}\n`);
 
   const stop = async () => {
+    await tracing?.shutdown().catch(() => undefined);
     await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { connectEventStore } from '@ledger/event-store';
 import { createPaymentChannels, loadPaymentChannels, paymentMetrics } from '@ledger/payments';
-import { ConfigError, loadConfig, resolveDatabase } from '@ledger/platform';
+import { ConfigError, loadConfig, resolveDatabase, startTracing } from '@ledger/platform';
 import type { ProjectorLog } from '@ledger/read-models';
 import { Registry } from 'prom-client';
 import { createProjector, type ProjectorApp } from './create-projector';
@@ -20,6 +20,8 @@ import { createPayoutProcessManager, payoutsConfigFromEnv, type PayoutProcessMan
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Spans go to the OTLP endpoint in OTEL_EXPORTER_OTLP_ENDPOINT, if any (docs/operations.md).
+  const tracing = startTracing({ serviceName: 'ledger-projector' });
   const batchSize = positiveInteger('PROJECTOR_BATCH_SIZE', 1_000);
   const projectionsVariable = process.env.PROJECTIONS?.trim();
   const projections =
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
   }
 
   const stop = async () => {
+    await tracing?.shutdown().catch(() => undefined);
     await payoutManager?.stop().catch(() => undefined);
     await projector?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);

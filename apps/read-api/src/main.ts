@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { connectEventStore } from '@ledger/event-store';
-import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase } from '@ledger/platform';
+import { ConfigError, devKeyNotice, loadConfig, resolveApiKeys, resolveDatabase, startTracing } from '@ledger/platform';
 import { createReadApiApp, DEFAULT_MIN_POSITION_TIMEOUT_MS, DEFAULT_READY_MAX_LAG_EVENTS } from './read-api.app';
 
 /**
@@ -16,6 +16,8 @@ import { createReadApiApp, DEFAULT_MIN_POSITION_TIMEOUT_MS, DEFAULT_READY_MAX_LA
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Spans go to the OTLP endpoint in OTEL_EXPORTER_OTLP_ENDPOINT, if any (docs/operations.md).
+  const tracing = startTracing({ serviceName: 'read-api' });
   const minPositionTimeoutMs = integer('READ_API_MIN_POSITION_TIMEOUT_MS', DEFAULT_MIN_POSITION_TIMEOUT_MS, 0, 60_000);
   const readyMaxLagEvents = integer('READ_API_READY_MAX_LAG_EVENTS', Number(DEFAULT_READY_MAX_LAG_EVENTS), 0, 1_000_000_000);
   const poolSize = integer('READ_API_POOL_SIZE', 10, 1, 1_000);
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ listening: address.port })}\n`);
 
   const stop = async () => {
+    await tracing?.shutdown().catch(() => undefined);
     await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { isDomainRejection, type Decider, type RejectionCode } from '@ledger/domain';
 import { StreamCommandQueue, type CommandOutcome, type EventStore } from '@ledger/event-store';
-import { failpoint } from '@ledger/platform';
+import { failpoint, inSpan, traceparentOf } from '@ledger/platform';
 import { eventIdFor, toNewEvents, type CommandEnvelope } from './command-envelope';
 
 /**
@@ -27,8 +27,21 @@ export class StreamCommands<State, Command, Event extends { type: string; data: 
     );
   }
 
+  /**
+   * Decides and appends inside a `command <Type>` span whose parent is the envelope's
+   * traceparent (the request's, or the causing event's); the events carry the command span
+   * as their parent, so whoever reacts to them continues this trace.
+   */
   execute(id: string, envelope: CommandEnvelope<Command>): Promise<CommandOutcome> {
-    return this.queue.execute(this.streamOf(id), envelope);
+    const stream = this.streamOf(id);
+    const type = (envelope.command as { type?: unknown }).type;
+    return inSpan(`command ${String(type)}`, envelope.metadata.traceparent, { 'ledger.stream': stream }, async (span) => {
+      const traceparent = traceparentOf(span, envelope.metadata.traceparent);
+      const traced = traceparent === envelope.metadata.traceparent ? envelope : { ...envelope, metadata: { ...envelope.metadata, traceparent } };
+      const outcome = await this.queue.execute(stream, traced);
+      span.setAttribute('ledger.position', outcome.position.toString());
+      return outcome;
+    });
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import { parseAmount } from '@ledger/domain';
+import { activeTraceparent } from '@ledger/platform';
 import { parseCallbackBody } from './callback-payload';
 import { checkPaymentChannelConfig, type PaymentChannelConfig } from './channel-config';
 import type {
@@ -254,6 +255,9 @@ export class HttpPaymentChannel implements PaymentChannel {
     };
     if (extra.body !== undefined) headers['Content-Type'] = 'application/json';
     if (extra.idempotencyKey !== undefined) headers['Idempotency-Key'] = extra.idempotencyKey;
+    // The provider joins the trace of the reaction that calls it, if it takes part in tracing.
+    const traceparent = activeTraceparent(undefined);
+    if (traceparent !== undefined) headers.traceparent = traceparent;
 
     // Counted before the request leaves: if the deadline interrupts the await below, this
     // try must already count as one that may have reached the provider.

@@ -5,3 +5,15 @@ export * from './idempotency';
 export * from './http';
 export { failpoint, parseFailpoints, FailpointTriggered } from './failpoints';
 export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher';
+export {
+  activeTraceparent,
+  contextOfTraceparent,
+  inSpan,
+  linkTo,
+  SpanKind,
+  startSpan,
+  startTracing,
+  traceparentOf,
+  type Tracing,
+  type TracingOptions,
+} from './tracing';

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { failpoint } from '@ledger/platform';
+import { failpoint, linkTo, startSpan } from '@ledger/platform';
 import type { DataSource } from 'typeorm';
 import { commitBatch, type BatchOutcome } from './batch';
 import { readCheckpoints } from './checkpoints';
@@ -207,12 +207,14 @@ export class Projector {
           next = batches.next();
           next.catch(() => undefined);
           if (!leadership.alive) throw new Error('the leadership session was lost');
-          const outcome = await commitBatch({
-            session,
-            projections: this.options.projections,
-            batch: result.value,
-            checkpoints,
-          });
+          const outcome = await tracedBatch(result.value, () =>
+            commitBatch({
+              session,
+              projections: this.options.projections,
+              batch: result.value,
+              checkpoints,
+            }),
+          );
           // A test SIGKILLs the process here: the batch is committed, the next is not begun.
           failpoint('projector.after-commit');
           checkpoints = outcome.checkpoints;
@@ -327,4 +329,32 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(finish, ms);
     signal.addEventListener('abort', finish, { once: true });
   });
+}
+
+/** Traces a batch serves at most this many links to: a batch of 1,000 events need not name 1,000 traces. */
+const BATCH_LINKS_MAX = 32;
+
+/**
+ * Runs one batch in a `projection batch` span linked to the traces of the events in it (the
+ * commands that appended them): a batch serves many traces at once, so it links rather than
+ * nests, and a reader of one trace still finds the batch that made its write visible.
+ */
+async function tracedBatch<T>(batch: readonly RecordedEvent[], run: () => Promise<T>): Promise<T> {
+  const links = [...new Set(batch.map((event) => event.metadata.traceparent).filter((traceparent) => traceparent !== undefined))]
+    .slice(0, BATCH_LINKS_MAX)
+    .map((traceparent) => linkTo(traceparent))
+    .filter((link) => link !== undefined);
+  const span = startSpan('projection batch', undefined, {
+    links,
+    attributes: {
+      'ledger.events': batch.length,
+      'ledger.position_first': batch[0]?.globalPosition.toString() ?? '',
+      'ledger.position_last': batch[batch.length - 1]?.globalPosition.toString() ?? '',
+    },
+  });
+  try {
+    return await run();
+  } finally {
+    span.end();
+  }
 }

@@ -1,7 +1,7 @@
 import { accountDecider, accountStream, withdrawalDecider, withdrawalStream } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { paymentMetrics } from '@ledger/payments';
-import { failpoint } from '@ledger/platform';
+import { failpoint, inSpan } from '@ledger/platform';
 import {
   compareAndSetCheckpoint,
   createReadModelsDataSource,
@@ -388,7 +388,12 @@ class PayoutProcessManagerImpl implements PayoutProcessManager {
       .run(key, async () => {
         let outcome: ReactionOutcome;
         try {
-          outcome = await reactions.react(event);
+          outcome = await inSpan(
+            `payout reaction ${event.type}`,
+            event.metadata.traceparent,
+            { 'ledger.event_type': event.type, 'ledger.position': event.globalPosition.toString(), 'ledger.stream': event.streamName },
+            () => reactions.react(event),
+          );
         } catch (error) {
           if (!isPoison(error)) throw error;
           outcome = 'conflict';

@@ -27,7 +27,7 @@ import {
 } from '@ledger/domain';
 import { EventIdConflict, InvalidAppend, type EventMetadata, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import type { PaymentChannel, PaymentMetrics, PayoutOutcomeLabel, RouteQuery } from '@ledger/payments';
-import { failpoint } from '@ledger/platform';
+import { activeTraceparent, failpoint } from '@ledger/platform';
 import type { ProjectorLog } from '@ledger/read-models';
 import type { ManualReviewReason, PayoutMetrics, ReactionOutcome } from './payout-metrics';
 import type { AttemptRow, PayoutState, WithdrawalRoute } from './payout-state';
@@ -867,7 +867,9 @@ export class PayoutReactions {
     return {
       correlationId: cause.metadata.correlationId ?? cause.id,
       causationId: cause.id,
-      ...(cause.metadata.traceparent === undefined ? {} : { traceparent: cause.metadata.traceparent }),
+      // Inside the reaction's span (see the process manager) this names that span, so the
+      // trace runs on from the causing event through this reaction to what it appends.
+      ...(activeTraceparent(cause.metadata.traceparent) === undefined ? {} : { traceparent: activeTraceparent(cause.metadata.traceparent) }),
       principal: PAYOUT_PROCESS_MANAGER_PRINCIPAL,
     };
   }

@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, startSpan, traceparentOf } from '../tracing';
 import type { Principal } from './api-keys';
 
 /**
@@ -68,10 +70,26 @@ export function ensureRequestContext(req: IncomingMessage, res: ServerResponse):
   const existing = requestContextOf(req);
   if (existing) return existing;
   const requestId = randomUUID();
+  const incoming = parseTraceparent(req.headers.traceparent) ?? generateTraceparent();
+  // The request's server span: with tracing on, the traceparent the request passes on (to
+  // logs and to every event it appends) names this span, so the work it causes elsewhere,
+  // later, joins the caller's trace under it. With tracing off the span records nothing
+  // and the traceparent stays the incoming (or generated) one.
+  const span = startSpan(`HTTP ${req.method ?? 'GET'}`, incoming, {
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': pathOf(req.url), 'ledger.request_id': requestId },
+  });
+  if (span.isRecording()) {
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
   const context: RequestContext = {
     requestId,
     correlationId: saneCorrelationId(req.headers['x-correlation-id']) ?? requestId,
-    traceparent: parseTraceparent(req.headers.traceparent) ?? generateTraceparent(),
+    traceparent: traceparentOf(span, incoming)!,
   };
   (req as WithContext)[CONTEXT] = context;
   if (!res.headersSent) {
@@ -155,4 +173,11 @@ function randomHex(bytes: number): string {
   const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
   poolOffset += bytes;
   return hex;
+}
+
+/** The path of a request URL, without its query string (which may hold ids worth keeping out of traces). */
+function pathOf(url: string | undefined): string {
+  const path = url ?? '/';
+  const query = path.indexOf('?');
+  return query < 0 ? path : path.slice(0, query);
 }
