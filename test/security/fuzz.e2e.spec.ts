@@ -340,6 +340,58 @@ describe('every path, spelled oddly and with other methods', () => {
 });
 
 // ---------------------------------------------------------------------------------------
+// Text that JSON carries and PostgreSQL's jsonb does not (found by the fuzzer, kept as cases)
+// ---------------------------------------------------------------------------------------
+
+/** Valid JSON escapes that jsonb refuses: an unpaired surrogate, and NUL. */
+const UNSTORABLE = ['\\ud800', 'a\\udc00b', '\\u0000'];
+
+describe('text that JSON allows and PostgreSQL cannot store', () => {
+  it('in any string field of any command is a 400, never a 500, and appends nothing', async () => {
+    const problems: string[] = [];
+    for (const name of COMMANDS) {
+      const operation = operationFor(name);
+      const valid = validBody(operation, apps.ids);
+      const paths = stringFields(valid);
+      for (const path of paths) {
+        for (const escape of UNSTORABLE) {
+          const body = JSON.stringify(setAt(valid, path, '__UNSTORABLE__')).replace('"__UNSTORABLE__"', `"${escape}"`);
+          problems.push(...(await exercise(name, `${path.join('.')} = "${escape}"`, buildRequest(operation, { body }))));
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('in a signed callback is refused (400 malformed_callback) or stored, never a 500', async () => {
+    const operation = operationFor(CALLBACKS[0]!);
+    const valid = validBody(operation, apps.ids);
+    const problems: string[] = [];
+    // `reason` is null in the valid payload; a failure's reason is free text.
+    for (const path of [...stringFields(valid), ['data', 'reason']]) {
+      for (const escape of UNSTORABLE) {
+        const body = Buffer.from(JSON.stringify(setAt(valid, path, '__UNSTORABLE__')).replace('"__UNSTORABLE__"', `"${escape}"`));
+        const request = signedDelivery(operation, body, apps.webhookSecrets[0]);
+        problems.push(...(await exercise(CALLBACKS[0]!, `${path.join('.')} = "${escape}"`, request, { signedCallback: true })));
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+function stringFields(value: unknown, path: string[] = []): string[][] {
+  if (typeof value === 'string') return [path];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => stringFields(child, [...path, key]));
+}
+
+function setAt(value: Record<string, unknown>, path: readonly string[], replacement: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  return { ...value, [head]: rest.length === 0 ? replacement : setAt(value[head] as Record<string, unknown>, rest, replacement) };
+}
+
+// ---------------------------------------------------------------------------------------
 // Refusals below the application: the HTTP parser and the router
 // ---------------------------------------------------------------------------------------
 
