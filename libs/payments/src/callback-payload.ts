@@ -73,7 +73,7 @@ export function parseCallbackBody(rawBody: Buffer): CallbackEventData {
   if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) {
     throw invalidField('data.attempt', 'a positive whole number');
   }
-  if (reason !== undefined && reason !== null && (typeof reason !== 'string' || reason.length > REASON_LENGTH_MAX)) {
+  if (reason !== undefined && reason !== null && (typeof reason !== 'string' || reason.length > REASON_LENGTH_MAX || !storable(reason))) {
     throw invalidField('data.reason', `a string of at most ${REASON_LENGTH_MAX} characters, or null`);
   }
   if (typeof timestamp !== 'string' || !ISO_INSTANT.test(timestamp) || Number.isNaN(Date.parse(timestamp))) {
@@ -95,7 +95,7 @@ export function parseCallbackBody(rawBody: Buffer): CallbackEventData {
 
 function identifier(data: Record<string, unknown>, field: string): string {
   const value = data[field];
-  if (typeof value !== 'string' || value.length === 0 || value.length > IDENTIFIER_LENGTH_MAX || hasControlCharacter(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > IDENTIFIER_LENGTH_MAX || hasControlCharacter(value) || !storable(value)) {
     throw invalidField(`data.${field}`, `a non-empty string of at most ${IDENTIFIER_LENGTH_MAX} characters without control characters`);
   }
   return value;
@@ -107,6 +107,15 @@ function hasControlCharacter(text: string): boolean {
     if (code < 0x20 || code === 0x7f) return true;
   }
   return false;
+}
+
+/**
+ * Whether the text can be recorded: the event is stored as jsonb, which refuses NUL and
+ * unpaired surrogates although JSON allows both (`\u0000`, `\ud800`). Refused here, they are
+ * the documented 400 instead of a failed append (a 500 the provider would retry for days).
+ */
+function storable(text: string): boolean {
+  return !text.includes('\u0000') && !/\p{Cs}/u.test(text);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

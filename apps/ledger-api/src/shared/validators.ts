@@ -42,8 +42,12 @@ export function IsEntityId(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
-/** Printable text without control characters, as free-text fields (references, names) must be. */
-export const PRINTABLE_TEXT = /^[^\p{Cc}\p{Cf}]+$/u;
+/**
+ * Printable text without control characters, as free-text fields (references, names) must be.
+ * Unpaired surrogates (`\ud800` is valid JSON) are refused too: the text is stored in events
+ * as jsonb, which rejects them, so they would fail at the append as a 500 instead of here.
+ */
+export const PRINTABLE_TEXT = /^[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
 
 /**
  * Bank destination formats (documented in docs/api.md):
