@@ -103,4 +103,27 @@ describe('StreamCommandQueue', () => {
     const outcome = await queue.execute(stream, { type: 'add', amount: 4 });
     expect(outcome.nextExpectedRevision).toBe(7n);
   });
+
+  it('does not refuse on a stale cache: a write behind its back that makes room turns the refusal into an acceptance', async () => {
+    // Found by the fault suite (test/faults): the payout process manager returned a hold to an
+    // account, and the command API still refused a withdrawal on the cached balance.
+    const stream = streamName('counter');
+    const queue = new StreamCommandQueue(store, decider);
+    await queue.execute(stream, { type: 'add', amount: 90 });
+    // Another process takes 50 back: the cached total of 90 is stale, and 90 + 20 would break the cap.
+    await store.append(stream, [{ id: randomUUID(), type: 'Added', data: { amount: -50 } }], { expectedRevision: 0n });
+    const readSpy = jest.spyOn(store, 'readStream');
+    const outcome = await queue.execute(stream, { type: 'add', amount: 20 });
+    expect(outcome.nextExpectedRevision).toBe(2n);
+    expect(readSpy).toHaveBeenCalledTimes(1);
+    expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 1n });
+
+    // A refusal that holds on the current stream costs that one read and stands.
+    readSpy.mockClear();
+    await expect(queue.execute(stream, { type: 'add', amount: 50 })).rejects.toBeInstanceOf(CapExceeded);
+    expect(readSpy).toHaveBeenCalledTimes(1);
+    expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 3n });
+    readSpy.mockRestore();
+    expect((await store.readStream(stream)).map((event) => (event.data as { amount: number }).amount)).toEqual([90, -50, 20]);
+  });
 });

@@ -1,5 +1,5 @@
 import { WrongExpectedVersion } from './errors';
-import type { EventStore, ExpectedRevision, NewEvent } from './port';
+import type { EventStore, ExpectedRevision, NewEvent, RecordedEvent } from './port';
 
 /** The three functions of a decider, as the queue needs them. */
 export interface QueueDecider<State, Command> {
@@ -49,8 +49,10 @@ interface Cached<State> {
  * a conflict the stream is reloaded and the same commands are decided again.
  *
  * State is cached per stream with the revision it reflects. A cached stream costs no read
- * at all (the expected revision detects a stale cache); after a conflict only the events
- * since the cached revision are read, never the whole stream.
+ * when its commands append (the expected revision detects a stale cache); after a conflict
+ * only the events since the cached revision are read, never the whole stream. A group that
+ * appends nothing (refused, or nothing to do) reads the events since the cached revision
+ * before its verdict stands, since no append can catch a stale cache for it.
  */
 export class StreamCommandQueue<State, Command> {
   private readonly waiting = new Map<string, Queued<Command>[]>();
@@ -101,8 +103,12 @@ export class StreamCommandQueue<State, Command> {
   private async run(streamName: string, group: Queued<Command>[]): Promise<void> {
     // After a conflict, the state we had is still a correct prefix of the stream: read on from there.
     let lastKnown: Cached<State> | undefined;
+    // True when the state of this round was read from the store just now, not trusted from the cache.
+    let refreshed = false;
     for (let round = 0; ; round += 1) {
       let loaded: Cached<State>;
+      const fromCache = this.cache.has(streamName) && !refreshed;
+      refreshed = false;
       try {
         loaded = await this.load(streamName, lastKnown);
       } catch (error) {
@@ -124,6 +130,28 @@ export class StreamCommandQueue<State, Command> {
       }
       const events = accepted.flatMap((entry) => entry.events);
       if (events.length === 0) {
+        // A cached state is trusted for what it lets through, because the append's expected
+        // revision catches a write by another process. A round that appends nothing (every
+        // command refused, or nothing to do) meets no such check, and a refusal decided on a
+        // stale state is wrong: money since returned to the account by the payout process
+        // manager, a withdrawal since moved into review. So the stream is read on from the
+        // cached revision first, and anything new means deciding the group again.
+        if (fromCache && round < this.maxConflictRetries) {
+          let newer: RecordedEvent[];
+          try {
+            newer = await this.store.readStream(streamName, { fromRevision: loaded.revision + 1n });
+          } catch (error) {
+            for (const item of group) item.reject(error);
+            return;
+          }
+          if (newer.length > 0) {
+            let fresh = loaded;
+            for (const event of newer) fresh = { state: this.decider.evolve(fresh.state, event), revision: event.streamRevision };
+            this.remember(streamName, fresh);
+            refreshed = true;
+            continue;
+          }
+        }
         for (const { item, error } of rejected) item.reject(error);
         for (const { item } of accepted) {
           item.resolve({ events: [], nextExpectedRevision: loaded.revision, position: -1n });
