@@ -43,11 +43,14 @@ export function IsEntityId(options?: ValidationOptions): PropertyDecorator {
 }
 
 /**
- * Printable text without control characters, as free-text fields (references, names) must be.
- * Unpaired surrogates (`\ud800` is valid JSON) are refused too: the text is stored in events
- * as jsonb, which rejects them, so they would fail at the append as a 500 instead of here.
+ * Printable text without control characters, as free-text fields (references, names) must be,
+ * and not blank: the domain refuses blank text (`requireText`, `field_required`), which would
+ * surface as an undocumented code, stored under the Idempotency-Key as if it were a business
+ * answer. Unpaired surrogates (`\ud800` is valid JSON) are refused too: the text is stored in
+ * events as jsonb, which rejects them, so they would fail at the append as a 500. The
+ * lookahead is anchored and scans once, so the pattern stays linear on long input.
  */
-export const PRINTABLE_TEXT = /^[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
+export const PRINTABLE_TEXT = /^(?=[\s\S]*\S)[^\p{Cc}\p{Cf}\p{Cs}]+$/u;
 
 /**
  * Bank destination formats (documented in docs/api.md):
