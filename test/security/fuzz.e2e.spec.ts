@@ -39,6 +39,8 @@ import { fetchOpenApi, fillPath, operationName, operationsOf, plausibleParam, ty
 
 /** Cases per operation and kind; FUZZ_RUNS_FACTOR=10 explores further (the default keeps the file near 20 s). */
 const factor = Number(process.env.FUZZ_RUNS_FACTOR ?? 1);
+if (!(factor > 0)) throw new Error(`FUZZ_RUNS_FACTOR must be a positive number, got ${process.env.FUZZ_RUNS_FACTOR}`);
+jest.setTimeout(60_000 * Math.max(1, factor));
 const RUNS = Object.fromEntries(
   Object.entries({ body: 45, headers: 30, path: 25, query: 50, callbackSigned: 60, callbackForged: 60 }).map(([kind, runs]) => [kind, Math.ceil(runs * factor)]),
 ) as Record<'body' | 'headers' | 'path' | 'query' | 'callbackSigned' | 'callbackForged', number>;
