@@ -154,7 +154,7 @@ const CHECKPOINTS = ['balances', 'journal', 'withdrawals', 'reconciliation', 'pa
  * payout attempt waiting, and resolve each manual review as an operator would, from the
  * provider's own books: paid → `settled`, not paid → `fail`. Then wait for quiet again.
  */
-export async function drain(system: FaultSystem, client: LedgerClient, log: (message: string) => void, timeoutMs = 90_000): Promise<DrainResult> {
+export async function drain(system: FaultSystem, client: LedgerClient, log: (message: string) => void, timeoutMs = 150_000): Promise<DrainResult> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   await setProviderBehaviour(system.sandboxUrl, HEALTHY_PROVIDER);
