@@ -249,17 +249,10 @@ describe('bugs found by the fault suite, reproduced', () => {
   }, 60_000);
 
   /**
-   * While PostgreSQL is down, the command API answers `500 internal_error` ("quote the
-   * requestId to support") and logs an internal error, where its contract (docs/api.md,
-   * "Errors") and the read API's behaviour make an unavailable database a `503` the client
-   * retries with the same key. The idempotency store's query fails first, with a driver
-   * error (`ECONNREFUSED`, `Connection terminated unexpectedly`) that no error mapper of the
-   * command API recognises; the event store's own mapping misses a connection that drops
-   * mid-query (`Connection terminated unexpectedly` has no code) as well. Clients that retry
-   * every 5xx lose nothing (the main scenario proves it); operators see a database restart
-   * as a burst of internal errors. Not fixed here: the code to answer with is a contract
-   * decision (docs/api.md). `it.failing` passes while the bug is there; once it is fixed it
-   * fails, and should become `it`.
+   * While PostgreSQL is down, the command API answers `503 database_unavailable` with
+   * Retry-After, as the read API does: the idempotency store's query fails first with a
+   * driver error (`ECONNREFUSED`, `Connection terminated unexpectedly`), which the platform's
+   * `databaseUnavailableError` recognises. This suite found it answering 500 before.
    */
   describe('while PostgreSQL is down', () => {
     let answer: { status: number; code: string | undefined } | undefined;
@@ -281,8 +274,8 @@ describe('bugs found by the fault suite, reproduced', () => {
       expect(answer!.status).toBeGreaterThanOrEqual(500);
     });
 
-    it.failing('and that 5xx is a 503, not 500 internal_error (known bug)', () => {
-      expect(answer).toEqual({ status: 503, code: expect.stringMatching(/unavailable/) });
+    it('and that 5xx is 503 database_unavailable, not 500 internal_error', () => {
+      expect(answer).toEqual({ status: 503, code: 'database_unavailable' });
     });
   });
 });

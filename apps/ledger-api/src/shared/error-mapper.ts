@@ -1,6 +1,6 @@
 import { isDomainRejection } from '@ledger/domain';
 import { EventStoreTimeout, EventStoreUnavailable, InvalidAppend, WrongExpectedVersion } from '@ledger/event-store';
-import { ApiError } from '@ledger/platform';
+import { ApiError, databaseUnavailableError } from '@ledger/platform';
 import { REJECTION_HTTP_STATUS } from './rejection-status';
 
 /** Maps what the command side throws onto the HTTP error format (ADR 0004). */
@@ -23,5 +23,7 @@ export function mapCommandError(error: unknown): ApiError | undefined {
   if (error instanceof InvalidAppend) {
     return new ApiError(400, 'invalid_request', error.message, { reason: error.reason });
   }
-  return undefined;
+  // The idempotency keys, the withdrawal index and the PostgreSQL event store's own
+  // connection errors: a database restart is a burst of 503s a client retries, not 500s.
+  return databaseUnavailableError(error, 'The database does not answer; retry with the same Idempotency-Key.');
 }

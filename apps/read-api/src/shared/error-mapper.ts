@@ -1,11 +1,5 @@
-import { ApiError } from '@ledger/platform';
+import { ApiError, databaseUnavailableError } from '@ledger/platform';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-// SQLSTATEs that say the server cannot serve now, not that the query is wrong: shutdowns,
-// too many connections, a cancelled (timed out) statement, a missing database.
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '40001', '40P01', '3D000']);
-// Whole classes: connection exceptions (08) and refused authentication (28).
-const UNAVAILABLE_CLASSES = ['08', '28'];
 // The read-model tables or their schema are missing: the projector has not migrated yet.
 const NOT_MIGRATED_STATES = new Set(['42P01', '3F000']);
 
@@ -17,15 +11,9 @@ const NOT_MIGRATED_STATES = new Set(['42P01', '3F000']);
  */
 export function mapReadError(error: unknown): ApiError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code } = error as { code?: unknown };
   if (typeof code === 'string' && NOT_MIGRATED_STATES.has(code)) {
     return new ApiError(503, 'read_models_unavailable', 'The read models are not available yet; retry later.', {}, { 'Retry-After': '5' });
   }
-  const unavailable =
-    (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || NETWORK_CODES.has(code))) ||
-    (typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message));
-  if (unavailable) {
-    return new ApiError(503, 'database_unavailable', 'The read-model database does not answer; retry later.', {}, { 'Retry-After': '1' });
-  }
-  return undefined;
+  return databaseUnavailableError(error, 'The read-model database does not answer; retry later.');
 }

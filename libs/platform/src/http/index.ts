@@ -33,3 +33,4 @@ export { createLoggerModule, maskAccountNumber, maskAccountNumbers, REDACTED_PAT
 export { PlatformHttpModule, type PlatformHttpOptions } from './platform-http.module';
 export { configureHttpApp, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions, type HttpSample } from './configure-http-app';
 export { clientAddress, createFastifyAdapter, rawRequest, rawResponse, setResponseHeader, type FastifyAdapterOptions, type HttpPlatform } from './adapter';
+export { databaseUnavailableError, isDatabaseUnavailable } from './database-errors';
