@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { ApiErrorResponseBody } from './api-error';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body';
@@ -36,7 +38,43 @@ export function createFastifyAdapter(options: FastifyAdapterOptions = {}): Fasti
     frameworkErrors: (error: { code?: string }, request: { raw: IncomingMessage }, reply: { raw: ServerResponse }) =>
       answerRouterError(error.code, request.raw, reply.raw),
     return503OnClosing: true,
+    // Requests Node's HTTP parser refuses never reach Fastify or Nest: answer them here, in
+    // the error envelope, instead of Fastify's own body.
+    clientErrorHandler: answerClientError,
   });
+}
+
+/**
+ * The answer to bytes that are not an acceptable HTTP request (a request line or header past
+ * Node's 16 KiB limit, garbage): `431 request_header_too_large` or `400 malformed_request`,
+ * in the error envelope, then the connection is closed. There is no request to give a
+ * context to, so the request id is made here.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const [status, reason, code, message] = tooLarge
+    ? [431, 'Request Header Fields Too Large', 'request_header_too_large', 'The request line and headers exceed 16 KiB.']
+    : [400, 'Bad Request', 'malformed_request', 'The request is not valid HTTP.'];
+  socket.end(rawErrorResponse(status, reason, code, message));
+}
+
+/** A complete HTTP/1.1 response carrying the error envelope, for answers written to a bare socket. */
+export function rawErrorResponse(status: number, reason: string, code: string, message: string): string {
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: { code, message, details: {} }, requestId });
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    'Cache-Control: no-store\r\n' +
+    `X-Request-Id: ${requestId}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
 }
 
 /** A path the router could not take apart, as a 400 in the platform's error format. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { INestApplication } from '@nestjs/common';
@@ -11,7 +11,7 @@ import { API_KEY_SECURITY } from './auth';
 import { DEFAULT_BODY_LIMIT_BYTES, hasBody, isJson, MAX_JSON_DEPTH, nestsDeeperThan } from './body';
 import { bodyParserError } from './exception-filter';
 import { HTTP_LOGGER, type RequestLogger } from './logging';
-import { requestContextMiddleware } from './request-context';
+import { ensureRequestContext, requestContextMiddleware } from './request-context';
 import { createValidationPipe, validationFailed } from './validation';
 
 export interface HttpAppOptions {
@@ -102,6 +102,18 @@ function configureFastify(app: NestFastifyApplication, options: HttpAppOptions, 
   const requestLogger = requestLoggerOf(app);
   app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
+  // Node answers an Expect other than 100-continue itself, with a bare 417, unless someone
+  // listens: answer in the error envelope (no route runs; the request is not processed).
+  (app.getHttpServer() as Server).on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const context = ensureRequestContext(req, res);
+    res.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(
+      JSON.stringify({
+        error: { code: 'expectation_failed', message: 'Only "Expect: 100-continue" is supported.', details: {} },
+        requestId: context.requestId,
+      }),
+    );
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     requestLogger(request.raw, reply.raw, () => {
       if (hasBody(request.raw) && !isJson(request.raw)) {
