@@ -206,4 +206,22 @@ describe('PostgreSQL event store', () => {
     await consuming;
     expect(seen.map((e) => e.streamRevision)).toEqual([0n, 1n, 2n]);
   });
+
+  it('close() lets reads already sent finish, even ones waiting for a connection, and refuses later ones', async () => {
+    // One connection: the second and third reads wait in the pool's queue, which pg-pool's
+    // end() would leave pending forever (found by test/simulation, seed 3).
+    const small = await PostgresEventStore.create({ connectionString: database.url, poolSize: 1, migrate: false });
+    const reads = [small.readAll('start', 10), small.readStream(streamName()), small.headPosition()].map((read) =>
+      (read as Promise<unknown>).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      ),
+    );
+    await small.close();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([Promise.all(reads), new Promise((done) => (timer = setTimeout(() => done('hung'), 5_000)))]);
+    clearTimeout(timer);
+    expect(outcome).toEqual(['answered', 'answered', 'answered']);
+    await expect(small.readAll('start', 10)).rejects.toThrow('event store is closed');
+  });
 });

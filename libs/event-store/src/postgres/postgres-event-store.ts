@@ -78,6 +78,8 @@ export class PostgresEventStore implements EventStore {
   private readonly streamsInFlight = new Set<string>();
   private listener: LogListener | undefined;
   private closed = false;
+  /** Reads sent to the pool and not yet answered; `close` waits for them. */
+  private readsInFlight = 0;
 
   private constructor(
     readonly pool: Pool,
@@ -249,16 +251,22 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.batchesInFlight > 0 || this.queue.length > 0) await new Promise((done) => setTimeout(done, 5));
+    // pg-pool's end() never settles a request still waiting for a connection, so every
+    // append and read already sent finishes first; later ones are refused.
+    while (this.batchesInFlight > 0 || this.queue.length > 0 || this.readsInFlight > 0) await new Promise((done) => setTimeout(done, 5));
     await this.listener?.close();
     await this.pool.end();
   }
 
   private async query<Row extends object>(text: string, values?: unknown[]) {
+    if (this.closed) throw new EventStoreUnavailable('event store is closed');
+    this.readsInFlight += 1;
     try {
       return await this.pool.query<Row>(text, values);
     } catch (error) {
       throw toStoreError(error);
+    } finally {
+      this.readsInFlight -= 1;
     }
   }
 }
