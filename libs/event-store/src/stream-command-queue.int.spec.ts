@@ -8,7 +8,8 @@ import { streamName } from './testing/event-store.contract';
 interface Counter {
   total: number;
 }
-type Command = { type: 'add'; amount: number };
+/** `id` fixes the event id, as deterministic ids do when two writers decide the same fact. */
+type Command = { type: 'add'; amount: number; id?: string };
 
 class CapExceeded extends Error {
   readonly code = 'cap_exceeded';
@@ -20,7 +21,7 @@ const decider: QueueDecider<Counter, Command> = {
   evolve: (state, event) => (event.type === 'Added' ? { total: state.total + (event.data as { amount: number }).amount } : state),
   decide: (command, state) => {
     if (state.total + command.amount > cap) throw new CapExceeded(`total would exceed ${cap}`);
-    return [{ id: randomUUID(), type: 'Added', data: { amount: command.amount } }];
+    return [{ id: command.id ?? randomUUID(), type: 'Added', data: { amount: command.amount } }];
   },
 };
 
@@ -125,5 +126,48 @@ describe('StreamCommandQueue', () => {
     expect(readSpy).toHaveBeenCalledWith(stream, { fromRevision: 3n });
     readSpy.mockRestore();
     expect((await store.readStream(stream)).map((event) => (event.data as { amount: number }).amount)).toEqual([90, -50, 20]);
+  });
+
+  it('an append that was already made (idempotent) leaves no state in the cache that the stream never had', async () => {
+    // Found by the payout simulation (test/simulation, seed 23): the command API cancels a
+    // withdrawal and writes the reversal under the id the process manager derives too; the
+    // process manager, deciding on a cached account state from before other writes, appends
+    // the same event, which the store reports as already there at its original revision.
+    // Cached as "the old state plus this event at that revision", the state lacked the
+    // writes in between, and the next decision broke the account's rules.
+    const stream = streamName('counter');
+    const queue = new StreamCommandQueue(store, decider);
+    await queue.execute(stream, { type: 'add', amount: 10 });
+    // Another process adds 50, then the fact both processes decide: 5 under a shared id.
+    const shared = randomUUID();
+    await store.append(
+      stream,
+      [
+        { id: randomUUID(), type: 'Added', data: { amount: 50 } },
+        { id: shared, type: 'Added', data: { amount: 5 } },
+      ],
+      { expectedRevision: 0n },
+    );
+    const again = await queue.execute(stream, { type: 'add', amount: 5, id: shared });
+    expect(again.nextExpectedRevision).toBe(2n);
+    // The stream's total is 65: another 40 breaks the cap of 100 and must be refused.
+    await expect(queue.execute(stream, { type: 'add', amount: 40 })).rejects.toBeInstanceOf(CapExceeded);
+    expect((await store.readStream(stream)).map((event) => (event.data as { amount: number }).amount)).toEqual([10, 50, 5]);
+  });
+
+  it('a stream its decider cannot fold fails the command instead of leaving it waiting', async () => {
+    const stream = streamName('counter');
+    const strict: QueueDecider<Counter, Command> = {
+      ...decider,
+      evolve: (state, event) => {
+        if (event.type === 'Corrupt') throw new Error('cannot fold Corrupt');
+        return decider.evolve(state, event);
+      },
+    };
+    const queue = new StreamCommandQueue(store, strict);
+    await queue.execute(stream, { type: 'add', amount: 100 });
+    await store.append(stream, [{ id: randomUUID(), type: 'Corrupt', data: {} }], { expectedRevision: 0n });
+    // Refused on the cached total, so the queue reads on before the refusal stands, and meets the event.
+    await expect(queue.execute(stream, { type: 'add', amount: 1 })).rejects.toThrow('cannot fold Corrupt');
   });
 });

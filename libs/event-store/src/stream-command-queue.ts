@@ -146,7 +146,15 @@ export class StreamCommandQueue<State, Command> {
           }
           if (newer.length > 0) {
             let fresh = loaded;
-            for (const event of newer) fresh = { state: this.decider.evolve(fresh.state, event), revision: event.streamRevision };
+            try {
+              for (const event of newer) fresh = { state: this.decider.evolve(fresh.state, event), revision: event.streamRevision };
+            } catch (error) {
+              // A stream the decider cannot fold fails the group; it must not escape `drain`
+              // (nobody awaits it) and leave the group's callers waiting for ever.
+              this.cache.delete(streamName);
+              for (const item of group) item.reject(error);
+              return;
+            }
             this.remember(streamName, fresh);
             refreshed = true;
             continue;
@@ -162,7 +170,12 @@ export class StreamCommandQueue<State, Command> {
       const expectedRevision: ExpectedRevision = loaded.revision < 0n ? 'no_stream' : loaded.revision;
       try {
         const result = await this.store.append(streamName, events, { expectedRevision });
-        this.remember(streamName, { state, revision: result.nextExpectedRevision });
+        // An idempotent append wrote nothing: the events were already in the stream, at their
+        // original revision, possibly after writes this state never saw (the store matches
+        // event ids before the expected revision). The state decided here is then no state
+        // the stream ever had, so it is not cached; the next command reads the stream.
+        if (result.idempotent) this.cache.delete(streamName);
+        else this.remember(streamName, { state, revision: result.nextExpectedRevision });
         for (const { item, error } of rejected) item.reject(error);
         for (const { item, events: own } of accepted) {
           item.resolve({ events: own, nextExpectedRevision: result.nextExpectedRevision, position: result.position });
