@@ -89,7 +89,7 @@ describe(`projector killed mid-batch (seed ${seed})`, () => {
     store = await PostgresEventStore.create({ connectionString: database.url });
     await appendHistory(store, ledgerHistory({ withdrawals: 500, random }));
     head = await store.headPosition();
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     if (outDir) {
