@@ -39,13 +39,13 @@ describe(`payout simulation (seed ${seed}, ${config.withdrawals} withdrawals)`, 
     try {
       const random = new SeededRandom(seed);
       world = await SimulationWorld.start({ seed, log });
-      simulation = new Simulation(world, config, planSimulation(config, random), random, log);
+      simulation = new Simulation(world, config, planSimulation(config, random), random, log, verbose);
       await simulation.run();
       const checking = Date.now();
       await runFinalChecks(simulation);
       simulation.timings.checks = Date.now() - checking;
       simulation.timings.total = Date.now() - started;
-      process.stdout.write(`${summary(simulation, world)}\n`);
+      process.stdout.write(`${summary(simulation, world, await counters(world))}\n`);
       if (verbose) {
         for (const metric of await world.registry.getMetricsAsJSON()) {
           if (/duration|reactions_total|status_queries|manual_reviews|conflicts/.test(metric.name)) {
@@ -69,7 +69,19 @@ describe(`payout simulation (seed ${seed}, ${config.withdrawals} withdrawals)`, 
   });
 });
 
-function summary(simulation: Simulation, world: SimulationWorld): string {
+/** What the process managers counted, summed over every instance (they share one registry). */
+async function counters(world: SimulationWorld): Promise<Record<string, Record<string, number>>> {
+  const read = async (name: string, label: string) => {
+    const values = (await world.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return Object.fromEntries(values.map((value) => [String(value.labels[label]), value.value]));
+  };
+  return {
+    manualReviewsRequested: await read('ledger_manual_reviews_requested_total', 'reason'),
+    conflicts: await read('ledger_payout_conflicts_total', 'kind'),
+  };
+}
+
+function summary(simulation: Simulation, world: SimulationWorld, payoutCounters: Record<string, Record<string, number>>): string {
   const client = simulation.clientWithdrawals;
   const tracks = [...simulation.replay.withdrawals.values()];
   const byStatus = new Map<string, number>();
@@ -86,7 +98,8 @@ function summary(simulation: Simulation, world: SimulationWorld): string {
         cancelled: client.filter((item) => item.cancel?.status === 202).length,
         byStatus: Object.fromEntries([...byStatus].sort()),
       },
-      reviews: simulation.reviews,
+      reviews: { decided: simulation.reviews, requested: payoutCounters.manualReviewsRequested },
+      conflicts: payoutCounters.conflicts,
       providers: {
         payouts: payouts.length,
         resubmitted: payouts.filter((payout) => payout.submissions > 1).length,

@@ -408,24 +408,53 @@ export class SimulationWorld {
     return [...this.stopping].map(([id, status]) => `${id}: ${JSON.stringify(status())}`);
   }
 
+  /**
+   * Stops every instance still running, waits (bounded) for the crashed ones to finish
+   * stopping, and returns what is wrong: a crashed instance whose `stop()` never returned, or
+   * an instance still connected to the database after all of them stopped.
+   */
+  async stopComponents(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const kind of ['payouts', 'projector'] as const) {
+      for (const instance of this.instances[kind]) {
+        if (instance.ended) continue;
+        await this.stopGracefully(instance).catch((error: unknown) => problems.push(`${instance.id}: stop() failed: ${String(error)}`));
+      }
+    }
+    for (const hung of await this.windDown(15_000)) problems.push(`stop() has not returned 15 s after the crash: ${hung}`);
+    // A closed connection's backend leaves pg_stat_activity a moment later: ask for a while.
+    let rows: Array<{ name: string; sessions: string }> = [];
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      ({ rows } = await this.pool.query<{ name: string; sessions: string }>(
+        `select application_name as name, count(*)::text as sessions from pg_stat_activity
+          where datname = current_database() and application_name like 'sim-%' and application_name <> 'sim-api'
+          group by application_name order by 1`,
+      ));
+      if (rows.length === 0) break;
+      await sleep(50);
+    }
+    for (const row of rows) problems.push(`${row.name} still holds ${row.sessions} session(s) after every instance stopped`);
+    return problems;
+  }
+
   async close(): Promise<void> {
     const step = async (what: string, work: () => Promise<unknown>) => {
       const started = Date.now();
       await work().catch(() => undefined);
       if (Date.now() - started > 1_000) this.log(`closing: ${what} took ${Date.now() - started} ms`);
     };
-    for (const kind of ['payouts', 'projector'] as const) {
-      for (const instance of this.instances[kind]) {
-        if (!instance.ended) await step(`stopping ${instance.id}`, () => this.stopGracefully(instance));
-      }
-    }
-    await step('crashed instances winding down', () => this.windDown(10_000));
+    await step('stopping the components', () => this.stopComponents());
     for (const channel of this.channels) await step(`closing ${channel.name}`, () => channel.sandbox.close());
     await step('closing the command API', () => this.api.close());
     await step('closing the store', () => this.store.close());
     await step('closing the pool', () => this.pool.end());
-    await step('dropping the database', () => this.database.drop());
+    if (process.env.SIMULATION_KEEP_DATABASE === '1') {
+      process.stderr.write(`[simulation ${this.seed}] kept the database for inspection: ${this.database.url}\n`);
+    } else {
+      await step('dropping the database', () => this.database.drop());
+    }
   }
+
 }
 
 /**

@@ -44,6 +44,8 @@ const CALM: Partial<SandboxBehaviour> = {
 
 /** How far the process manager may fall behind the log before the clients wait (`keepPace`). */
 const PACE_LAG_EVENTS = 400n;
+/** How long the process manager's checkpoint may stand still while clients wait before the run fails. */
+const STALL_MS = 60_000;
 
 /** The longest a review may be sent back for another try before the operator fails it. */
 const RETRIES_PER_WITHDRAWAL_MAX = 2;
@@ -62,6 +64,9 @@ export class Simulation {
   readonly timings: Record<string, number> = {};
   readonly counters = { deposits: 0, outages: 0, chaosChanges: 0, flushes: 0, quiescenceRounds: 0, sequentialReplays: 0, concurrentReplays: 0, keyReuses: 0 };
   private readonly retries = new Map<string, number>();
+  private readonly decisions = new Map<string, number>();
+  private paceCheckpoint = -1n;
+  private paceMovedAt = Date.now();
   private readonly reviewRandom: SeededRandom;
   private chaosLane: Promise<void> = Promise.resolve();
   private readonly outages = new Set<Promise<void>>();
@@ -72,12 +77,13 @@ export class Simulation {
     readonly plan: SimulationPlan,
     random: SeededRandom,
     private readonly log: (message: string) => void,
+    private readonly verbose = false,
   ) {
     this.reviewRandom = random.fork('reviews');
   }
 
   async run(): Promise<void> {
-    const monitor = setInterval(() => void this.progress().catch(() => undefined), 2_000);
+    const monitor = setInterval(() => void (this.verbose ? this.progress().catch(() => undefined) : undefined), 2_000);
     try {
       await this.timed('start', async () => {
         await this.world.startInstance('projector');
@@ -177,7 +183,19 @@ export class Simulation {
     while (Date.now() < deadline) {
       const head = await this.world.store.headPosition();
       const checkpoint = (await this.world.checkpoints()).get('payout_process_manager') ?? 0n;
+      if (checkpoint !== this.paceCheckpoint) {
+        this.paceCheckpoint = checkpoint;
+        this.paceMovedAt = Date.now();
+      }
       if (head - checkpoint <= PACE_LAG_EVENTS) return;
+      // A process manager that makes no progress at all fails the run now, with what it
+      // was doing, rather than at the test's timeout.
+      if (Date.now() - this.paceMovedAt > STALL_MS) {
+        throw new Error(
+          `the payout process manager has not moved its checkpoint from ${checkpoint.toString()} for ${STALL_MS / 1_000} s ` +
+            `(head ${head.toString()}; ${this.world.describeInstances('payouts')}; ${JSON.stringify(this.world.leader('payouts')?.app.status() ?? null)})`,
+        );
+      }
       await sleep(50);
     }
   }
@@ -320,6 +338,12 @@ export class Simulation {
         return;
       case 'crash':
         return this.crashStep(step.component, step.mode, step.pauseMs);
+      case 'operator': {
+        await this.replay.catchUp(this.world.store);
+        const inReview = this.replay.openHolds().filter((track) => track.state.status === 'manual_review');
+        this.log(`operator: ${inReview.length} withdrawal(s) in review`);
+        return this.resolveReviews(inReview);
+      }
     }
   }
 
@@ -413,6 +437,13 @@ export class Simulation {
     await this.world.projectionsReach();
   }
 
+  /** A fresh Idempotency-Key per decision the operator sends about one withdrawal. */
+  private nextDecision(withdrawalId: string): number {
+    const next = (this.decisions.get(withdrawalId) ?? 0) + 1;
+    this.decisions.set(withdrawalId, next);
+    return next;
+  }
+
   /**
    * The operator, deciding from the provider's own books as a person would from its
    * dashboard: a payout the provider paid is `settled`; with no payout paid (none made, or
@@ -448,7 +479,7 @@ export class Simulation {
         this.world.apiUrl,
         `/v1/withdrawals/${track.withdrawalId}/review`,
         { decision, reason: `simulation operator: ${reason}`.slice(0, 500) },
-        { apiKey: this.world.keys.ops, idempotencyKey: `${track.withdrawalId}-review-${track.stream.length}` },
+        { apiKey: this.world.keys.ops, idempotencyKey: `${track.withdrawalId}-review-${this.nextDecision(track.withdrawalId)}` },
       );
       if (answer.status === 200) {
         this.reviews[decision] += 1;
