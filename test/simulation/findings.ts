@@ -12,7 +12,7 @@ export const CHECKS = {
   read_models_equal_rebuild: 'S6 the live read models equal a clean rebuild from the log, row for row',
   api_contract: 'S7 the command API answers as documented and one idempotency key makes one effect',
   log_well_formed: 'S8 every stream replays through its decider; one PayoutInitiated per attempt',
-  quiescence: 'S9 the system comes to rest: nothing in flight, nothing left in review',
+  quiescence: 'S9 the system comes to rest: nothing in flight, nothing left in review, every instance stops',
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

@@ -29,13 +29,17 @@ const log = (message: string) => {
 // slow CI machine must fail on a finding, not on the clock.
 const BUDGET_MS = 120_000 + config.withdrawals * 100;
 
-describe(`payout simulation (seed ${seed}, ${config.withdrawals} withdrawals)`, () => {
+// The rerun command is in the title too: Jest reports an error that escapes a component (an
+// unhandled rejection) against every test of the file, under this name, not through our checks.
+describe(`payout simulation (seed ${seed}, ${config.withdrawals} withdrawals; rerun: ${rerun})`, () => {
   let world: SimulationWorld | undefined;
   let simulation: Simulation | undefined;
   let fatal: Error | undefined;
 
   beforeAll(async () => {
     const started = Date.now();
+    // First thing, so the seed is on record even if the run is killed from outside.
+    process.stderr.write(`[simulation] seed ${seed}, ${config.withdrawals} withdrawals; rerun: ${rerun}\n`);
     try {
       const random = new SeededRandom(seed);
       world = await SimulationWorld.start({ seed, log });
@@ -61,7 +65,7 @@ describe(`payout simulation (seed ${seed}, ${config.withdrawals} withdrawals)`, 
 
   afterAll(async () => {
     await world?.close();
-  }, 60_000);
+  }, 90_000);
 
   it.each(Object.keys(CHECKS) as CheckName[])('%s', (check) => {
     if (fatal) throw new Error(`${header}\nThe run did not complete: ${fatal.stack ?? fatal.message}`);

@@ -418,7 +418,12 @@ export class SimulationWorld {
     for (const kind of ['payouts', 'projector'] as const) {
       for (const instance of this.instances[kind]) {
         if (instance.ended) continue;
-        await this.stopGracefully(instance).catch((error: unknown) => problems.push(`${instance.id}: stop() failed: ${String(error)}`));
+        const stopping = this.stopGracefully(instance).catch((error: unknown) => {
+          problems.push(`${instance.id}: stop() failed: ${String(error)}`);
+        });
+        this.track(stopping);
+        const status = instance.app.status();
+        if (!(await within(stopping, 20_000))) problems.push(`${instance.id}: stop() has not returned after 20 s: ${JSON.stringify(status)}`);
       }
     }
     for (const hung of await this.windDown(15_000)) problems.push(`stop() has not returned 15 s after the crash: ${hung}`);
@@ -475,9 +480,19 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-/** Waits for `work`, or `ms` at most; the timer does not outlive the wait (it would keep Jest from exiting). */
-export async function within(work: Promise<unknown>, ms: number): Promise<void> {
+/**
+ * Waits for `work`, or `ms` at most, and says whether it settled; the timer does not outlive
+ * the wait (it would keep Jest from exiting).
+ */
+export async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((done) => (timer = setTimeout(() => done(false), ms))),
+  ]);
   clearTimeout(timer);
+  return settled;
 }
